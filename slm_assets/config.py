@@ -1,0 +1,401 @@
+"""The one YAML configuration: its schema, its loading, and the paths derived from it.
+
+This is the only place configuration is parsed. Every other module receives a
+validated :class:`Settings` object.
+
+Where the file comes from: the ``SLM_CONFIG`` environment variable, else
+``configs/default.yaml`` next to the package. Relative paths inside the file are
+resolved against the directory of the config file. String values may use
+``${VAR}`` or ``${VAR:-default}`` to read environment variables, and the token
+``{data_dir}`` for the resolved data directory. ``SLM_DATA_DIR`` and
+``SLM_REGISTRY_DIR`` override the corresponding keys.
+"""
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.yaml"
+
+_ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the file and key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- logs
+
+
+class ColumnMapping(_Strict):
+    """How source columns map onto the canonical log schema."""
+
+    input: str | list[str] = "input"
+    """One column, or several joined with ``input_separator`` (e.g. title and body)."""
+    input_separator: str = "\n\n"
+    reference: str | None = None
+    timestamp: str | None = None
+    id: str | None = None
+    strata: list[str] = Field(default_factory=list)
+    group: str | None = None
+    """Rows sharing this value (customer, session...) always land in one split."""
+    split: str | None = None
+    """Column carrying a predefined split (``train``/``validation``/``test``)."""
+    metadata: list[str] = Field(default_factory=list)
+
+    @property
+    def input_columns(self) -> list[str]:
+        return [self.input] if isinstance(self.input, str) else list(self.input)
+
+
+class LogSource(_Strict):
+    path: str
+    """A file, a folder (every .jsonl/.json/.csv/.parquet inside, sorted) or a glob."""
+    format: Literal["auto", "jsonl", "csv", "parquet"] = "auto"
+    split: Literal["train", "validation", "test"] | None = None
+    """Under the ``predefined`` strategy: every row of this source belongs to this split."""
+
+
+class LogsConfig(_Strict):
+    sources: list[LogSource] = Field(default_factory=lambda: [LogSource(path="{data_dir}/logs")])
+    columns: ColumnMapping = Field(default_factory=ColumnMapping)
+    assume_timezone: str | None = None
+    """Timestamps without a time zone are quarantined (reason ``naive_timestamp``)
+    unless this names the zone to assume, e.g. ``UTC``."""
+    max_field_bytes: int = Field(default=1_000_000, gt=0)
+    mask_pii: bool = True
+    batch_rows: int = Field(default=50_000, gt=0)
+
+
+# ------------------------------------------------------------------------- golden
+
+Strategy = Literal["temporal", "stratified", "temporal+stratified", "predefined"]
+
+
+class NearDuplicateConfig(_Strict):
+    threshold: float = Field(default=0.8, gt=0, le=1)
+    """Jaccard similarity of word shingles above which two texts are near-duplicates."""
+    num_perm: int = Field(default=128, ge=16)
+    shingle_size: int = Field(default=3, ge=1)
+
+
+class GoldenConfig(_Strict):
+    version: str = "v1"
+    strategy: Strategy = "stratified"
+    fractions: dict[Literal["train", "validation", "test"], float] = Field(
+        default_factory=lambda: {"train": 0.7, "validation": 0.1, "test": 0.2}
+    )
+    max_rows: dict[Literal["train", "validation", "test"], int] | None = None
+    """Target sizes per split (``temporal+stratified`` samples down to them)."""
+    min_per_stratum: int = Field(default=1, ge=0)
+    embargo_days: float = Field(default=7.0, ge=0)
+    seed: int = 13
+    near_duplicate: NearDuplicateConfig = Field(default_factory=NearDuplicateConfig)
+    label_shift_tolerance: float = Field(default=0.1, gt=0, le=1)
+    """Total-variation distance between split label distributions that raises a warning."""
+    min_input_chars: int = Field(default=1, ge=0)
+    max_input_chars: int = Field(default=200_000, gt=0)
+
+    @field_validator("version")
+    @classmethod
+    def _safe_version(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", v):
+            raise ValueError("must be letters, digits, '.', '_' or '-' (no path separators)")
+        return v
+
+    @model_validator(mode="after")
+    def _fractions_sum(self) -> "GoldenConfig":
+        total = sum(self.fractions.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"golden.fractions must sum to 1, got {total:g}")
+        return self
+
+
+# --------------------------------------------------------------------------- task
+
+
+class TaskConfig(_Strict):
+    name: str = "support-intent-routing"
+    type: Literal["classification", "generation"] = "classification"
+    labels: list[str] | None = None
+    labels_file: str | None = None
+    """JSON list of labels (e.g. Banking77's categories.json); used when ``labels`` is unset."""
+    instruction: str = "Classify the customer request into exactly one intent label."
+    prompt_template: str = (
+        "{instruction}\nAllowed labels: {labels}\n\nRequest: {input}\nAnswer with the label only."
+    )
+    use_chat_template: bool = True
+    max_new_tokens: int = Field(default=12, gt=0)
+    stop: list[str] = Field(default_factory=lambda: ["\n"])
+    max_input_tokens: int = Field(default=384, gt=0)
+    """Prompts longer than this are truncated from the left of the input text."""
+
+
+# --------------------------------------------------------------------- evaluation
+
+RobustnessFamily = Literal["paraphrase", "casing", "whitespace_punctuation", "typos", "label_order"]
+
+
+class RobustnessConfig(_Strict):
+    enabled: bool = True
+    families: list[RobustnessFamily] = Field(
+        default_factory=lambda: ["paraphrase", "casing", "whitespace_punctuation", "typos", "label_order"]
+    )
+    subset_size: int = Field(default=100, ge=1)
+    seed: int = 0
+    typo_rate: float = Field(default=0.05, ge=0, le=1)
+
+
+class EvaluationConfig(_Strict):
+    batch_size: int = Field(default=8, gt=0)
+    max_examples: int | None = Field(default=None, gt=0)
+    """Evaluate a stratified subset of golden_test of this size (None: all)."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    robustness: RobustnessConfig = Field(default_factory=RobustnessConfig)
+
+
+# ---------------------------------------------------------------------- profiling
+
+
+class ProfilingConfig(_Strict):
+    warmup_runs: int = Field(default=3, ge=0)
+    latency_prompts: int = Field(default=32, gt=0)
+    latency_min_seconds: float = Field(default=10.0, ge=0)
+    latency_new_tokens: int = Field(default=16, gt=0)
+    batch_sizes: list[int] = Field(default_factory=lambda: [1, 4, 8, 16, 32])
+    throughput_new_tokens: int = Field(default=32, gt=0)
+    repeats: int = Field(default=3, ge=1)
+    max_relative_dispersion: float = Field(default=0.1, gt=0)
+    """Coefficient of variation above which a figure is flagged as noisy."""
+    energy_window_seconds: float = Field(default=10.0, ge=0)
+    cpu_watts_per_core: float = Field(default=10.0, gt=0)
+    """Power model for CPU energy estimates when RAPL is unreadable (documented in README)."""
+
+
+class SloConfig(_Strict):
+    p95_latency_ms: float = 100.0
+    tokens_per_second: float = 1000.0
+    vram_gb: float = 4.0
+    hallucination_rate: float = 0.005
+    energy_j_per_inference: float = 0.5
+
+
+# --------------------------------------------------------------------- comparison
+
+
+class Threshold(_Strict):
+    direction: Literal["higher_is_better", "lower_is_better"]
+    kind: Literal["absolute", "relative", "ratio"] = "absolute"
+    max_regression: float = Field(ge=0)
+    """How far the metric may move the wrong way: a difference (absolute), a fraction
+    of the baseline (relative), or a candidate/baseline ratio bound (ratio)."""
+
+
+def _default_thresholds() -> dict[str, Threshold]:
+    return {
+        "accuracy": Threshold(direction="higher_is_better", max_regression=0.02),
+        "macro_f1": Threshold(direction="higher_is_better", max_regression=0.03),
+        "hallucination_rate": Threshold(direction="lower_is_better", max_regression=0.01),
+        "robustness_worst_family_accuracy": Threshold(direction="higher_is_better", max_regression=0.05),
+        "robustness_consistency": Threshold(direction="higher_is_better", max_regression=0.05),
+        "latency_p95_ms": Threshold(direction="lower_is_better", kind="ratio", max_regression=1.25),
+        "tokens_per_second": Threshold(direction="higher_is_better", kind="ratio", max_regression=0.8),
+        "peak_memory_mb": Threshold(direction="lower_is_better", kind="ratio", max_regression=1.2),
+    }
+
+
+class ComparisonConfig(_Strict):
+    baseline: str = "production"
+    """An alias of the candidate's model name, ``previous``, or ``NAME@VERSION``."""
+    policy: Literal["significant_regression", "non_inferiority"] = "significant_regression"
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    bootstrap_samples: int = Field(default=2000, ge=100)
+    thresholds: dict[str, Threshold] = Field(default_factory=_default_thresholds)
+    side_by_side_rounds: int = Field(default=2, ge=1)
+    """A B A B rounds when profiling candidate and baseline side by side."""
+    promote_on_pass: bool = False
+
+
+# ---------------------------------------------------------------- registry & ops
+
+
+class RegistryConfig(_Strict):
+    backend: Literal["folder", "mlflow"] = "folder"
+    dir: str | None = None
+    """Folder registry root (default ``<data_dir>/registry``; ``SLM_REGISTRY_DIR`` overrides)."""
+    mlflow_tracking_uri: str | None = None
+
+
+class AlertsConfig(_Strict):
+    webhook_url_env: str = "SLM_ALERT_WEBHOOK_URL"
+    """Name of the environment variable holding the webhook URL (secrets never live in config)."""
+    timeout_seconds: float = 5.0
+
+
+class MlflowConfig(_Strict):
+    enabled: bool = False
+    tracking_uri: str | None = None
+    experiment: str = "slm_assets"
+
+
+class Settings(_Strict):
+    """The validated configuration plus the paths derived from it."""
+
+    config_path: Path
+    data_dir: Path
+    logs: LogsConfig = Field(default_factory=LogsConfig)
+    golden: GoldenConfig = Field(default_factory=GoldenConfig)
+    task: TaskConfig = Field(default_factory=TaskConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    profiling: ProfilingConfig = Field(default_factory=ProfilingConfig)
+    slo: SloConfig = Field(default_factory=SloConfig)
+    comparison: ComparisonConfig = Field(default_factory=ComparisonConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
+
+    # -- derived paths: the folder layout is a contract (see README) --
+    @property
+    def registry_dir(self) -> Path:
+        env = os.environ.get("SLM_REGISTRY_DIR")
+        if env:
+            return Path(env).resolve()
+        if self.registry.dir:
+            return self._resolve(self.registry.dir)
+        return self.data_dir / "registry"
+
+    @property
+    def ingested_dir(self) -> Path:
+        return self.data_dir / "ingested"
+
+    @property
+    def golden_root(self) -> Path:
+        return self.data_dir / "golden"
+
+    @property
+    def golden_dir(self) -> Path:
+        return self.golden_root / self.golden.version
+
+    @property
+    def evaluations_dir(self) -> Path:
+        return self.data_dir / "evaluations"
+
+    @property
+    def profiles_dir(self) -> Path:
+        return self.data_dir / "profiles"
+
+    @property
+    def comparisons_dir(self) -> Path:
+        return self.data_dir / "comparisons"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    def _resolve(self, value: str) -> Path:
+        value = value.replace("{data_dir}", str(self.data_dir))
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (self.config_path.parent / path).resolve()
+
+    def resolve_path(self, value: str) -> Path:
+        """A path from the config, resolved like every other one (see module doc)."""
+        return self._resolve(value)
+
+    def task_labels(self) -> list[str] | None:
+        if self.task.labels is not None:
+            return list(self.task.labels)
+        if self.task.labels_file:
+            path = self._resolve(self.task.labels_file)
+            try:
+                labels = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"{self.config_path}: task.labels_file {path}: {exc}") from exc
+            if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+                raise ConfigError(f"{self.config_path}: task.labels_file {path} must hold a JSON list of strings")
+            return labels
+        return None
+
+    def section_hash(self, *sections: str) -> str:
+        """A stable digest of some config sections (what a frozen artifact depends on)."""
+        payload = {name: getattr(self, name).model_dump(mode="json") for name in sections}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _expand_env(value: Any) -> Any:
+    if isinstance(value, str):
+        def repl(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            found = os.environ.get(name)
+            if found is not None and found != "":
+                return found
+            if default is None:
+                raise ConfigError(f"environment variable {name} is not set (used as ${{{name}}})")
+            return default
+
+        return _ENV_PATTERN.sub(repl, value)
+    if isinstance(value, dict):
+        return {k: _expand_env(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v) for v in value]
+    return value
+
+
+def _format_validation_error(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: invalid configuration"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {key}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Load and validate the configuration.
+
+    ``path`` defaults to ``$SLM_CONFIG`` then ``configs/default.yaml``. ``overrides``
+    are merged over the file's top-level sections (used by tests and the CLI).
+    """
+    config_path = Path(path or os.environ.get("SLM_CONFIG") or DEFAULT_CONFIG).expanduser().resolve()
+    try:
+        raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{config_path}: config file not found (set SLM_CONFIG or pass --config)") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{config_path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config_path}: the top level must be a mapping of sections")
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    try:
+        raw = _expand_env(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{config_path}: {exc}") from exc
+
+    data_dir_value = os.environ.get("SLM_DATA_DIR") or raw.pop("data_dir", None) or str(PROJECT_ROOT / "data")
+    raw.pop("data_dir", None)
+    data_dir = Path(data_dir_value).expanduser()
+    if not data_dir.is_absolute():
+        data_dir = (config_path.parent / data_dir).resolve()
+    try:
+        return Settings(config_path=config_path, data_dir=data_dir, **raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(config_path, exc)) from exc
+    except TypeError as exc:
+        raise ConfigError(f"{config_path}: {exc}") from exc

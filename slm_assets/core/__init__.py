@@ -1,0 +1,1 @@
+"""Plain-Python logic (no Dagster import): each module one concern, tested directly."""

@@ -1,0 +1,1 @@
+"""Separate trackers for latency, memory and energy, plus the environment fingerprint."""

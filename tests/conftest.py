@@ -1,0 +1,52 @@
+"""Shared fixtures: settings in a temp data dir, and a tiny model built once per session."""
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from slm_assets.config import load_settings
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch):
+    # A developer's SLM_* variables must never leak into tests.
+    for var in ("SLM_CONFIG", "SLM_DATA_DIR", "SLM_REGISTRY_DIR"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    """``make_settings(logs={...}, golden={...})`` -> Settings with data_dir under tmp_path."""
+
+    def _make(name: str = "config.yaml", **sections):
+        cfg_dir = tmp_path / "cfg"
+        cfg_dir.mkdir(exist_ok=True)
+        path = cfg_dir / name
+        body = {"data_dir": str(tmp_path / "data"), **sections}
+        path.write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
+        return load_settings(path)
+
+    return _make
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    from slm_assets.testing import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model") / "model", seed=0)
+
+
+def shared_dataset(*parts: str) -> Path:
+    """A file under ../shared/datasets, or skip the test with the reason."""
+    path = SHARED_DATASETS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared dataset not present: {path}")
+    return path
