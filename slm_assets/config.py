@@ -237,10 +237,44 @@ class RegistryConfig(_Strict):
     mlflow_tracking_uri: str | None = None
 
 
+class DriftConfig(_Strict):
+    """When recent production inputs no longer look like the golden set (``production_drift``)."""
+
+    window_days: float = Field(default=14.0, gt=0)
+    """Recent = this many days before the newest logged timestamp."""
+    min_recent_rows: int = Field(default=50, ge=1)
+    max_label_tv: float = Field(default=0.15, gt=0, le=1)
+    max_length_psi: float = Field(default=0.25, gt=0)
+    length_mean_ratio_bounds: tuple[float, float] = (0.8, 1.25)
+    max_unseen_vocabulary_share: float = Field(default=0.2, gt=0, le=1)
+    max_stratum_psi: float = Field(default=0.25, gt=0)
+
+
 class AlertsConfig(_Strict):
     webhook_url_env: str = "SLM_ALERT_WEBHOOK_URL"
     """Name of the environment variable holding the webhook URL (secrets never live in config)."""
-    timeout_seconds: float = 5.0
+    timeout_seconds: float = Field(default=5.0, gt=0)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    max_changed_answer_rate: float = Field(default=0.0, ge=0, le=1)
+    """Nightly re-evaluation: share of answers allowed to change for a frozen model on a frozen set."""
+
+
+class FinetuneConfig(_Strict):
+    """The reference fine-tune (``slm-bench finetune``): answer-token loss, AdamW, best-on-validation."""
+
+    steps: int = Field(default=150, gt=0)
+    batch_size: int = Field(default=8, gt=0)
+    learning_rate: float = Field(default=5e-5, gt=0)
+    weight_decay: float = Field(default=0.0, ge=0)
+    warmup_fraction: float = Field(default=0.1, ge=0, lt=1)
+    max_length: int = Field(default=192, gt=8)
+    """Prompt + answer tokens; longer prompts lose tokens from their left."""
+    eval_every: int = Field(default=25, gt=0)
+    validation_examples: int = Field(default=64, gt=0)
+    patience: int = Field(default=3, ge=1)
+    """Stop after this many validations without a better validation loss."""
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "cpu"
 
 
 class MlflowConfig(_Strict):
@@ -263,6 +297,7 @@ class Settings(_Strict):
     comparison: ComparisonConfig = Field(default_factory=ComparisonConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
 
     # -- derived paths: the folder layout is a contract (see README) --
