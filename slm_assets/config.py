@@ -100,6 +100,9 @@ class GoldenConfig(_Strict):
     """Target sizes per split (``temporal+stratified`` samples down to them)."""
     min_per_stratum: int = Field(default=1, ge=0)
     embargo_days: float = Field(default=7.0, ge=0)
+    predefined_validation_fraction: float = Field(default=0.0, ge=0, lt=1)
+    """Under ``predefined``, when the sources carry no validation rows: the share of the
+    predefined train units carved out (stratified, seeded) as validation; 0 keeps it empty."""
     seed: int = 13
     near_duplicate: NearDuplicateConfig = Field(default_factory=NearDuplicateConfig)
     label_shift_tolerance: float = Field(default=0.1, gt=0, le=1)
@@ -224,6 +227,9 @@ class ComparisonConfig(_Strict):
     thresholds: dict[str, Threshold] = Field(default_factory=_default_thresholds)
     side_by_side_rounds: int = Field(default=2, ge=1)
     """A B A B rounds when profiling candidate and baseline side by side."""
+    per_stratum_blocking: bool = True
+    """Per-stratum accuracy regressions (Holm-corrected; threshold ``stratum_accuracy``,
+    else ``accuracy``) fail the gate; False only flags them."""
     promote_on_pass: bool = False
 
 
