@@ -184,6 +184,10 @@ class ProfilingConfig(_Strict):
     energy_window_seconds: float = Field(default=10.0, ge=0)
     cpu_watts_per_core: float = Field(default=10.0, gt=0)
     """Power model for CPU energy estimates when RAPL is unreadable (documented in README)."""
+    idle_seconds: float = Field(default=3.0, ge=0)
+    """Idle power is measured over this window just before the energy window (NVML, RAPL)."""
+    bandwidth_test_mb: int = Field(default=256, gt=0)
+    """Array size of the memory-bandwidth copy test (the roofline's denominator)."""
 
 
 class SloConfig(_Strict):
