@@ -1,0 +1,279 @@
+"""Golden splits from labelled production logs: which row goes to train, validation or test.
+
+Unit of assignment: rows joined by a near-duplicate cluster, an exact content hash
+or a configured group id (connected components of those links). A unit never
+straddles two splits, except under ``predefined`` where the sources decide and
+the leakage checks report what straddles.
+
+Every row not placed in a split is counted in ``dropped`` under a reason:
+``unlabelled`` (no reference), ``embargo`` (inside the gap after a temporal
+boundary), ``cross_window`` (an earlier member of a unit assigned to a later
+window), ``sampled_out`` (``temporal+stratified`` sampling down to ``max_rows``).
+"""
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from slm_assets.config import Settings
+from slm_assets.core.schema import (
+    CONTENT_HASH,
+    EXAMPLE_ID,
+    GROUP_ID,
+    INPUT,
+    REFERENCE,
+    SOURCE_FILE,
+    SOURCE_LINE,
+    SPLIT,
+    SPLITS,
+    STRATUM,
+    TIMESTAMP,
+)
+
+DROP_REASONS = ("unlabelled", "embargo", "cross_window", "sampled_out")
+# Tie order when rounding leaves one unit to place: test first, so that small strata reach the test set.
+_TIE_ORDER = {"test": 0, "train": 1, "validation": 2}
+
+
+class SplitError(ValueError):
+    """The logs cannot be split as configured; the message says why and where."""
+
+
+def assign_units(frame: pd.DataFrame, clusters: np.ndarray) -> np.ndarray:
+    """Unit id per row: connected components of near-duplicate, content-hash and group links."""
+    n = len(frame)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    rows = np.arange(n)
+    keys = [pd.Series(clusters, dtype="int64"), frame[CONTENT_HASH].reset_index(drop=True)]
+    if frame[GROUP_ID].notna().any():
+        # Null group ids link nothing: give each its own key.
+        groups = frame[GROUP_ID].reset_index(drop=True).astype("string")
+        keys.append(groups.fillna("\0row:" + pd.Series(rows).astype("string")))
+    src, dst = [], []
+    for key in keys:
+        first = pd.Series(rows).groupby(key.to_numpy(), sort=False).transform("first").to_numpy()
+        src.append(rows)
+        dst.append(first)
+    src_all, dst_all = np.concatenate(src), np.concatenate(dst)
+    graph = coo_matrix((np.ones(len(src_all), dtype=np.int8), (src_all, dst_all)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return labels.astype(np.int64)
+
+
+def _allocate(n: int, fractions: dict[str, float]) -> dict[str, int]:
+    """Split ``n`` items by fractions with largest-remainder rounding (sums to ``n``)."""
+    exact = {s: n * f for s, f in fractions.items()}
+    counts = {s: int(np.floor(v)) for s, v in exact.items()}
+    left = n - sum(counts.values())
+    order = sorted(exact, key=lambda s: (-(exact[s] - counts[s]), _TIE_ORDER[s]))
+    for s in order[:left]:
+        counts[s] += 1
+    return counts
+
+
+def _stratified_units(units: pd.DataFrame, fractions: dict[str, float], seed: int) -> dict[int, str]:
+    """Assign each unit a split, stratum by stratum, seeded.
+
+    ``units`` has columns ``unit``, ``key`` (stratum + label), ``order`` (a stable
+    sort key). Inside each key, units are shuffled and cut by largest-remainder
+    counts, so a key with fewer units than splits still lands deterministically
+    (test first, then train) instead of failing as sklearn's stratify would.
+    """
+    rng = np.random.default_rng(seed)
+    assignment: dict[int, str] = {}
+    for _, block in units.sort_values(["key", "order"]).groupby("key", sort=True):
+        ids = block["unit"].to_numpy()[rng.permutation(len(block))]
+        counts = _allocate(len(ids), fractions)
+        start = 0
+        for split in SPLITS:
+            for unit in ids[start : start + counts.get(split, 0)]:
+                assignment[int(unit)] = split
+            start += counts.get(split, 0)
+    return assignment
+
+
+def _unit_table(frame: pd.DataFrame, units: np.ndarray) -> pd.DataFrame:
+    """One row per unit: its stratification key (first member's stratum and label) and a stable order."""
+    first = pd.DataFrame(
+        {
+            "unit": units,
+            "key": (frame[STRATUM].astype(str) + "\x1f" + frame[REFERENCE].astype(str)).to_numpy(),
+            "order": (frame[CONTENT_HASH].astype(str) + "\x1f" + frame[EXAMPLE_ID].astype(str)).to_numpy(),
+        }
+    ).sort_values("order")
+    return first.drop_duplicates("unit", keep="first").reset_index(drop=True)
+
+
+def _stratified(frame: pd.DataFrame, units: np.ndarray, settings: Settings) -> np.ndarray:
+    assignment = _stratified_units(_unit_table(frame, units), settings.golden.fractions, settings.golden.seed)
+    return np.array([assignment[int(u)] for u in units], dtype=object)
+
+
+def _require_timestamps(frame: pd.DataFrame) -> None:
+    missing = frame[TIMESTAMP].isna()
+    if missing.any():
+        first = frame[missing].iloc[0]
+        raise SplitError(
+            f"golden.strategy needs a timestamp on every labelled row, but {int(missing.sum())} of "
+            f"{len(frame)} have none (first: {first[SOURCE_FILE]}:{first[SOURCE_LINE]}); map "
+            f"logs.columns.timestamp, or use strategy 'stratified' or 'predefined'"
+        )
+
+
+def _temporal(frame: pd.DataFrame, units: np.ndarray, settings: Settings) -> np.ndarray:
+    """Row label: a split name, ``embargo`` or ``cross_window``.
+
+    Boundaries sit at the row-count quantiles of the timestamps; rows in the
+    ``embargo_days`` after each boundary are dropped. A unit goes to the window of
+    its latest member; members in earlier windows are dropped (``cross_window``),
+    so every train row is older than every validation row, and so on.
+    """
+    _require_timestamps(frame)
+    golden = settings.golden
+    ts = frame[TIMESTAMP].to_numpy(dtype="datetime64[us]").astype(np.int64)
+    ordered = np.sort(ts)
+    n = len(ts)
+    embargo = int(round(golden.embargo_days * 86_400 * 1_000_000))
+    cut_train = golden.fractions.get("train", 0.0)
+    cut_val = cut_train + golden.fractions.get("validation", 0.0)
+
+    def boundary(fraction: float) -> int:
+        k = int(np.ceil(n * fraction - 1e-9))
+        return ordered[k - 1] if k > 0 else np.iinfo(np.int64).min + embargo + 1
+
+    b1, b2 = boundary(cut_train), boundary(cut_val)
+    # Window position per row: 0 train, 1 gap, 2 validation, 3 gap, 4 test.
+    pos = np.select(
+        [ts <= b1, ts <= b1 + embargo, ts <= b2, ts <= b2 + embargo],
+        [0, 1, 2, 3],
+        default=4,
+    )
+    unit_pos = pd.Series(pos).groupby(units).transform("max").to_numpy()
+    names = np.array(["train", "embargo", "validation", "embargo", "test"], dtype=object)
+    labels = names[unit_pos]
+    labels[pos == 1] = labels[pos == 3] = "embargo"
+    labels[(pos < unit_pos) & (pos != 1) & (pos != 3)] = "cross_window"
+    return labels
+
+
+def _sample_window(
+    frame: pd.DataFrame, units: np.ndarray, target: int | None, min_per_stratum: int, seed: int
+) -> np.ndarray:
+    """Which rows of one window to keep: stratified by ``stratum``, down to ``target`` rows.
+
+    Every stratum keeps ``min_per_stratum`` rows where it has them (whole units, so
+    possibly a little more); the rest of the target is shared in proportion to the
+    strata's sizes. Without a target, or when the window is small enough, all stay.
+    """
+    n = len(frame)
+    if target is None or n <= target:
+        return np.ones(n, dtype=bool)
+    sizes = frame.groupby(STRATUM, sort=True).size()
+    base = np.minimum(sizes.to_numpy(), min_per_stratum)
+    spare = sizes.to_numpy() - base
+    budget = max(target - int(base.sum()), 0)
+    extra = np.floor(spare * budget / max(int(spare.sum()), 1)).astype(int)
+    left = budget - int(extra.sum())
+    remainders = spare * budget / max(int(spare.sum()), 1) - extra
+    for i in np.argsort(-remainders, kind="stable")[:left]:
+        extra[i] += 1
+    quota = dict(zip(sizes.index, base + np.minimum(extra, spare), strict=True))
+
+    rng = np.random.default_rng(seed)
+    table = _unit_table(frame, units)
+    unit_size = pd.Series(units).value_counts()
+    unit_stratum = pd.Series(frame[STRATUM].to_numpy(), index=units).groupby(level=0).first()
+    keep_units: set[int] = set()
+    for stratum, block in table.groupby(unit_stratum.reindex(table["unit"]).to_numpy(), sort=True):
+        taken = 0
+        for unit in block["unit"].to_numpy()[rng.permutation(len(block))]:
+            if taken >= quota[stratum]:
+                break
+            keep_units.add(int(unit))
+            taken += int(unit_size[unit])
+    return np.isin(units, list(keep_units))
+
+
+def _temporal_stratified(frame: pd.DataFrame, units: np.ndarray, settings: Settings) -> np.ndarray:
+    labels = _temporal(frame, units, settings)
+    golden = settings.golden
+    for i, split in enumerate(SPLITS):
+        inside = np.flatnonzero(labels == split)
+        target = (golden.max_rows or {}).get(split)
+        keep = _sample_window(frame.iloc[inside], units[inside], target, golden.min_per_stratum, golden.seed + i)
+        labels[inside[~keep]] = "sampled_out"
+    return labels
+
+
+def _predefined(frame: pd.DataFrame, units: np.ndarray, settings: Settings) -> np.ndarray:
+    split = frame[SPLIT]
+    if split.isna().any():
+        first = frame[split.isna()].iloc[0]
+        raise SplitError(
+            f"golden.strategy 'predefined' needs a split on every labelled row, but {int(split.isna().sum())} "
+            f"of {len(frame)} have none (first: {first[SOURCE_FILE]}:{first[SOURCE_LINE]}); set `split:` on "
+            f"every logs source or map logs.columns.split"
+        )
+    unknown = sorted(set(split.unique()) - set(SPLITS))
+    if unknown:
+        raise SplitError(f"predefined split values must be one of {list(SPLITS)}, found {unknown}")
+    labels = split.to_numpy(dtype=object).copy()
+    fraction = settings.golden.predefined_validation_fraction
+    if fraction > 0:
+        if (labels == "validation").any():
+            raise SplitError(
+                "golden.predefined_validation_fraction is set but the sources already carry validation "
+                "rows; set it to 0 to keep the predefined validation split"
+            )
+        train = np.flatnonzero(labels == "train")
+        table = _unit_table(frame.iloc[train], units[train])
+        carve = _stratified_units(table, {"train": 1 - fraction, "validation": fraction}, settings.golden.seed)
+        labels[train] = [carve[int(u)] for u in units[train]]
+    return labels
+
+
+_STRATEGIES = {
+    "stratified": _stratified,
+    "temporal": _temporal,
+    "temporal+stratified": _temporal_stratified,
+    "predefined": _predefined,
+}
+
+
+def near_duplicate_clusters(frame: pd.DataFrame, settings: Settings) -> np.ndarray:
+    from slm_assets.core.near_duplicates import cluster_near_duplicates
+
+    return np.asarray(cluster_near_duplicates(frame[INPUT].tolist(), settings.golden.near_duplicate))
+
+
+def build_splits(
+    frame: pd.DataFrame, settings: Settings, clusters: np.ndarray | None = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """Split the labelled rows of ``frame`` (canonical log rows) by ``settings.golden``.
+
+    ``clusters``: a near-duplicate cluster id per row of ``frame`` (computed with
+    ``core.near_duplicates`` when omitted). Returns the three splits (rows in input
+    order, all columns kept) and the dropped-row counts per reason. Deterministic
+    for a given input and ``golden.seed``.
+    """
+    labelled_mask = frame[REFERENCE].notna().to_numpy()
+    labelled = frame[labelled_mask].reset_index(drop=True)
+    dropped = dict.fromkeys(DROP_REASONS, 0)
+    dropped["unlabelled"] = int((~labelled_mask).sum())
+    if labelled.empty:
+        raise SplitError(f"no labelled rows to split: all {len(frame)} rows lack a reference")
+    if clusters is None:
+        clusters = near_duplicate_clusters(labelled, settings)
+    else:
+        clusters = np.asarray(clusters)
+        if len(clusters) != len(frame):
+            raise SplitError(f"clusters has {len(clusters)} entries for {len(frame)} rows")
+        clusters = clusters[labelled_mask]
+    units = assign_units(labelled, clusters)
+    labels = _STRATEGIES[settings.golden.strategy](labelled, units, settings)
+    for reason in DROP_REASONS[1:]:
+        dropped[reason] = int((labels == reason).sum())
+    splits = {split: labelled[labels == split].reset_index(drop=True) for split in SPLITS}
+    return splits, dropped
