@@ -1,0 +1,95 @@
+"""Paired statistics for comparing two models on the same examples.
+
+Both models answer the same golden examples, so tests work on pairs: McNemar's
+exact test on the discordant pairs of a binary outcome, and a paired bootstrap
+(the same resampled example indices for both models) for any metric.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+
+@dataclass(frozen=True)
+class McNemarResult:
+    improved: int  # pairs where only the candidate is positive (wrong -> right for correctness)
+    worsened: int  # pairs where only the baseline is positive
+    p_value: float  # two-sided exact p-value
+
+
+def mcnemar_exact(baseline: Sequence[bool], candidate: Sequence[bool]) -> McNemarResult:
+    """McNemar's exact test: a two-sided binomial test of the discordant pairs at p = 1/2."""
+    base = np.asarray(baseline, dtype=bool)
+    cand = np.asarray(candidate, dtype=bool)
+    if base.shape != cand.shape:
+        raise ValueError(f"paired samples differ in length: {base.shape} vs {cand.shape}")
+    improved = int(np.sum(~base & cand))
+    worsened = int(np.sum(base & ~cand))
+    n = improved + worsened
+    # No discordant pair: nothing suggests a difference.
+    p = 1.0 if n == 0 else float(sps.binomtest(min(improved, worsened), n, 0.5).pvalue)
+    return McNemarResult(improved=improved, worsened=worsened, p_value=min(1.0, p))
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    delta: float  # metric(candidate) - metric(baseline) on the full sample
+    ci_low: float
+    ci_high: float
+    p_value: float  # two-sided: how often the resampled delta falls on the other side of zero
+
+
+def paired_bootstrap(
+    metric: Callable[[np.ndarray], float],
+    n: int,
+    samples: int,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> BootstrapResult:
+    """Percentile CI of a paired difference.
+
+    ``metric(indices)`` returns candidate-minus-baseline on the examples at
+    ``indices`` (the same indices for both models: that is what pairs them).
+    """
+    if n <= 0:
+        raise ValueError("paired bootstrap needs at least one example")
+    rng = np.random.default_rng(seed)
+    delta = float(metric(np.arange(n)))
+    draws = np.fromiter(
+        (metric(rng.integers(0, n, size=n)) for _ in range(samples)), dtype=float, count=samples
+    )
+    low, high = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
+    # Add-one smoothing keeps the p-value above zero with a finite number of draws.
+    below = (np.sum(draws <= 0) + 1) / (samples + 1)
+    above = (np.sum(draws >= 0) + 1) / (samples + 1)
+    p = float(min(1.0, 2 * min(below, above)))
+    if np.all(draws == 0):
+        p = 1.0
+    return BootstrapResult(delta=delta, ci_low=float(low), ci_high=float(high), p_value=p)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (step-down, monotone, capped at 1), in input order."""
+    p = np.asarray(p_values, dtype=float)
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, idx in enumerate(order):
+        running = max(running, (m - rank) * p[idx])
+        adjusted[idx] = min(1.0, running)
+    return adjusted.tolist()
+
+
+def wilson_ci(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Wilson score interval of a proportion; (0, 1) when there is no observation."""
+    if n == 0:
+        return 0.0, 1.0
+    z = float(sps.norm.ppf(1 - alpha / 2))
+    phat = successes / n
+    denom = 1 + z * z / n
+    centre = (phat + z * z / (2 * n)) / denom
+    half = z * np.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))

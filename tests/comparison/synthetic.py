@@ -1,0 +1,52 @@
+"""Synthetic evaluation artifacts (the files model_evaluation writes) for comparison tests."""
+
+import numpy as np
+import pandas as pd
+
+from slm_assets.core.comparison import EvaluationArtifacts
+
+LABELS = ["refund", "login", "order", "bug"]
+FAMILIES = ["casing", "typos"]
+
+
+def artifacts(
+    key: str,
+    correct: np.ndarray,
+    *,
+    golden_version: str = "v1",
+    task_hash: str = "t1",
+    variant_correct: np.ndarray | None = None,
+    hallucinated: np.ndarray | None = None,
+    strata: int = 2,
+) -> EvaluationArtifacts:
+    """One row per example (variant "original") plus, optionally, one per robustness family."""
+    n = len(correct)
+    ids = [f"ex{i:04d}" for i in range(n)]
+    refs = [LABELS[i % len(LABELS)] for i in range(n)]
+    wrong = [LABELS[(i + 1) % len(LABELS)] for i in range(n)]
+    preds = [r if ok else w for r, w, ok in zip(refs, wrong, correct, strict=True)]
+    halluc = np.zeros(n, bool) if hallucinated is None else hallucinated
+    preds = ["banana" if h else p for p, h in zip(preds, halluc, strict=True)]
+    rows = [
+        dict(example_id=i, stratum=f"product=p{k % strata}", reference=r, variant="original", prediction=p,
+             correct=bool(ok), hallucinated=bool(h), invalid=False)
+        for k, (i, r, p, ok, h) in enumerate(zip(ids, refs, preds, correct, halluc, strict=True))
+    ]
+    if variant_correct is not None:
+        for f, fam in enumerate(FAMILIES):
+            for k, (i, r, w) in enumerate(zip(ids, refs, wrong, strict=True)):
+                ok = bool(variant_correct[f, k])
+                rows.append(dict(example_id=i, stratum=f"product=p{k % strata}", reference=r, variant=fam,
+                                 prediction=r if ok else w, correct=ok, hallucinated=False, invalid=False))
+    frame = pd.DataFrame(rows)
+    metrics = {"accuracy": float(np.mean(correct)), "golden_version": golden_version, "task_hash": task_hash}
+    return EvaluationArtifacts(key, metrics, frame, scorecard={"p95_latency_ms": {"value": 50, "pass": True}})
+
+
+def speed(latency=(10.0, 10.0), candidate_latency=(10.0, 10.0), tps=(100.0, 100.0), candidate_tps=(100.0, 100.0),
+          memory=(500.0, 500.0), candidate_memory=(500.0, 500.0)) -> dict:
+    return {
+        "baseline": {"latency_p95_ms": list(latency), "tokens_per_second": list(tps), "peak_memory_mb": list(memory)},
+        "candidate": {"latency_p95_ms": list(candidate_latency), "tokens_per_second": list(candidate_tps),
+                      "peak_memory_mb": list(candidate_memory)},
+    }
