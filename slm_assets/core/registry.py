@@ -1,0 +1,374 @@
+"""The model registry: immutable, content-addressed model versions in a folder.
+
+Layout (a contract, see README)::
+
+    <root>/<name>/<version>/      a Hugging Face model folder + card.json (written last)
+    <root>/<name>/aliases.json    {"production": "<version>", ...}
+    <root>/<name>/audit.jsonl     one line per alias change: who, what, when, verdict
+
+A version is *ready* once its card.json exists and parses. Registration copies
+into a hidden temp folder inside ``<root>/<name>``, writes card.json last, then
+renames the folder into place, so readers never see a half-copied version.
+"""
+
+import fcntl
+import getpass
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from slm_assets.core.io import atomic_write_json
+from slm_assets.core.loading import validate_model_dir
+
+CARD_FILE = "card.json"
+ALIASES_FILE = "aliases.json"
+AUDIT_FILE = "audit.jsonl"
+# Letters, digits, '.', '_' and '-', starting with a letter or digit: no '/', no '@',
+# no leading dot (hidden temp folders), and '..' is refused separately.
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_CHUNK = 1 << 20
+
+
+class RegistryError(RuntimeError):
+    """A registry operation that cannot proceed; the message says which model and file."""
+
+
+def validate_name(value: str, what: str = "name") -> str:
+    if not isinstance(value, str) or not _NAME_RE.fullmatch(value) or ".." in value:
+        raise RegistryError(
+            f"invalid model {what} {value!r}: use letters, digits, '.', '_' or '-' "
+            "(start with a letter or digit, at most 128 characters, no '/', '@' or '..')"
+        )
+    return value
+
+
+@dataclass(frozen=True, order=True)
+class ModelRef:
+    name: str
+    version: str
+
+    def __post_init__(self) -> None:
+        validate_name(self.name, "name")
+        validate_name(self.version, "version")
+
+    @classmethod
+    def parse(cls, text: str) -> "ModelRef":
+        name, sep, version = str(text).partition("@")
+        if not sep:
+            raise RegistryError(f"invalid model reference {text!r}: expected NAME@VERSION")
+        return cls(name, version)
+
+    @property
+    def key(self) -> str:
+        """``NAME@VERSION``: the partition key and the folder names under evaluations/, profiles/..."""
+        return f"{self.name}@{self.version}"
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class TrainingDataRef(BaseModel):
+    """What a model was trained on: a golden version's split, or a file."""
+
+    model_config = ConfigDict(extra="forbid")
+    golden_version: str | None = None
+    split: Literal["train", "validation", "test"] = "train"
+    path: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "TrainingDataRef":
+        if (self.golden_version is None) == (self.path is None):
+            raise ValueError("give exactly one of golden_version (with split) or path")
+        return self
+
+
+class ModelCard(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    task: str
+    prompt_template: str | None = None
+    base_model: str | None = None
+    """``NAME@VERSION`` of a registered model, or free text (e.g. a hub id)."""
+    training_data: TrainingDataRef | None = None
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    allow_pickle: bool = False
+    description: str = ""
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+def read_card(path: str | Path) -> ModelCard:
+    """A card from a JSON file (a registry card.json works too: its stored digest is ignored)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object")
+        data.pop("digest", None)
+        return ModelCard.model_validate(data)
+    except (OSError, ValueError) as exc:  # ValidationError is a ValueError
+        raise RegistryError(f"{path}: invalid model card: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    ref: ModelRef
+    path: Path
+    card: ModelCard
+    digest: str
+    """sha256 over the model files (card.json excluded), computed once at registration."""
+
+    @property
+    def key(self) -> str:
+        return self.ref.key
+
+    def verify(self) -> None:
+        """Recompute the digest; raise if the files changed since registration."""
+        actual = content_digest(self.path)
+        if actual != self.digest:
+            raise RegistryError(
+                f"{self.path}: content changed since registration (digest {actual[:12]} != {self.digest[:12]}); "
+                "versions are immutable, register a new version instead"
+            )
+
+
+def _model_files(folder: Path) -> list[Path]:
+    return sorted(
+        (p for p in folder.rglob("*") if p.is_file() and p.relative_to(folder).as_posix() != CARD_FILE),
+        key=lambda p: p.relative_to(folder).as_posix(),
+    )
+
+
+def content_digest(folder: str | Path) -> str:
+    """sha256 over the sorted relative paths, sizes and bytes of every file but card.json."""
+    folder = Path(folder)
+    h = hashlib.sha256()
+    for file in _model_files(folder):
+        rel = file.relative_to(folder).as_posix().encode()
+        h.update(len(rel).to_bytes(8, "little") + rel + file.stat().st_size.to_bytes(8, "little"))
+        with open(file, "rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _who() -> str:
+    for var in ("SLM_AUDIT_USER", "GITHUB_ACTOR", "USER"):
+        if os.environ.get(var):
+            return os.environ[var]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class FolderRegistry:
+    """The default registry backend (see module doc)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def _version_dir(self, ref: ModelRef) -> Path:
+        return self.root / ref.name / ref.version
+
+    def _read_version(self, ref: ModelRef) -> ModelVersion | None:
+        """The version if ready; None if absent or not ready (no card yet, or deleted meanwhile)."""
+        path = self._version_dir(ref)
+        card_file = path / CARD_FILE
+        try:
+            data = json.loads(card_file.read_text(encoding="utf-8"))
+            digest = data.pop("digest")
+            card = ModelCard.model_validate(data)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except (OSError, ValueError, KeyError, TypeError, ValidationError) as exc:
+            raise RegistryError(f"{card_file}: unreadable card: {exc}") from exc
+        return ModelVersion(ref=ref, path=path, card=card, digest=digest)
+
+    def get(self, ref: "ModelRef | str") -> ModelVersion:
+        ref = ModelRef.parse(ref) if isinstance(ref, str) else ref
+        found = self._read_version(ref)
+        if found is None:
+            raise RegistryError(
+                f"{ref.key} is not registered (no {self._version_dir(ref) / CARD_FILE}); "
+                "register it with `slm-bench register PATH --name NAME --version VERSION`"
+            )
+        return found
+
+    def list_ready(self) -> list[ModelVersion]:
+        """Every ready version, sorted by name then version. Broken or vanishing entries are skipped."""
+        ready = []
+        for name_dir in self._subdirs(self.root):
+            for version_dir in self._subdirs(name_dir):
+                try:
+                    found = self._read_version(ModelRef(name_dir.name, version_dir.name))
+                except RegistryError:
+                    continue  # a card being hand-edited or corrupt: not ready
+                if found is not None:
+                    ready.append(found)
+        return ready
+
+    @staticmethod
+    def _subdirs(folder: Path) -> list[Path]:
+        try:
+            entries = sorted(folder.iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return [e for e in entries if _NAME_RE.fullmatch(e.name) and ".." not in e.name and e.is_dir()]
+
+    def register(
+        self,
+        src_dir: str | Path,
+        name: str,
+        version: str,
+        card: ModelCard,
+        progress: Callable[[str], None] | None = None,
+    ) -> ModelVersion:
+        """Copy ``src_dir`` in as ``name@version``; the same content again is a no-op."""
+        ref = ModelRef(name, version)
+        src = Path(src_dir)
+        validate_model_dir(src, allow_pickle=card.allow_pickle)
+        digest = content_digest(src)
+        existing = self._existing(ref, digest)
+        if existing is not None:
+            return existing
+        name_dir = self.root / ref.name
+        name_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{ref.version}-", dir=name_dir))
+        os.chmod(tmp, 0o755)  # mkdtemp's 0700 would survive the rename
+        try:
+            files = _model_files(src)
+            for i, file in enumerate(files, 1):
+                dest = tmp / file.relative_to(src)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(file, dest)
+                if progress:
+                    progress(f"copied {i}/{len(files)}: {file.name}")
+            if content_digest(tmp) != digest:
+                raise RegistryError(f"{src}: files changed while being copied; retry the registration")
+            payload = {**card.model_dump(mode="json"), "digest": digest}
+            (tmp / CARD_FILE).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            _fsync_tree(tmp)
+            try:
+                os.rename(tmp, self._version_dir(ref))
+            except OSError:
+                # Another process registered this version first: same rules as above.
+                existing = self._existing(ref, digest)
+                if existing is None:
+                    raise
+                return existing
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return self.get(ref)
+
+    def _existing(self, ref: ModelRef, digest: str) -> ModelVersion | None:
+        path = self._version_dir(ref)
+        if not path.exists():
+            return None
+        found = self._read_version(ref)
+        if found is None:
+            raise RegistryError(
+                f"{path} exists without {CARD_FILE} (a copy in progress or an aborted manual copy); "
+                "wait for it or remove the folder"
+            )
+        if found.digest != digest:
+            raise RegistryError(
+                f"{ref.key} is already registered with different content (digest {found.digest[:12]}, "
+                f"new {digest[:12]}); versions are immutable, register a new version instead"
+            )
+        return found
+
+    # -- aliases --
+
+    def aliases(self, name: str) -> dict[str, str]:
+        file = self.root / validate_name(name) / ALIASES_FILE
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise RegistryError(f"{file}: unreadable aliases: {exc}") from exc
+        if not isinstance(data, dict):
+            raise RegistryError(f"{file}: expected a JSON object of alias -> version")
+        return data
+
+    def resolve(self, name: str, alias: str) -> ModelVersion:
+        version = self.aliases(name).get(alias)
+        if version is None:
+            raise RegistryError(f"{name} has no alias {alias!r} (in {self.root / name / ALIASES_FILE})")
+        return self.get(ModelRef(name, version))
+
+    def set_alias(self, name: str, alias: str, version: str, audit: dict[str, Any] | None = None) -> dict:
+        """Point ``alias`` at ``version`` (which must be ready) and append the change to audit.jsonl."""
+        validate_name(alias, "alias")
+        self.get(ModelRef(name, version))
+        with self._lock(name):
+            current = self.aliases(name)
+            entry = {
+                "at": datetime.now(UTC).isoformat(),
+                "who": _who(),
+                "action": "set_alias",
+                "alias": alias,
+                "version": version,
+                "previous": current.get(alias),
+                **(audit or {}),
+            }
+            atomic_write_json(self.root / name / ALIASES_FILE, {**current, alias: version})
+            with open(self.root / name / AUDIT_FILE, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+        return entry
+
+    def audit_log(self, name: str) -> list[dict]:
+        file = self.root / validate_name(name) / AUDIT_FILE
+        try:
+            lines = file.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        try:
+            return [json.loads(line) for line in lines if line.strip()]
+        except ValueError as exc:
+            raise RegistryError(f"{file}: corrupt audit line: {exc}") from exc
+
+    @contextmanager
+    def _lock(self, name: str):
+        # Serialises read-modify-write of aliases.json between processes.
+        folder = self.root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / ".lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for file in folder.rglob("*"):
+        if file.is_file():
+            with open(file, "rb") as fh:
+                os.fsync(fh.fileno())
+
+
+def get_registry(settings) -> FolderRegistry:
+    """The registry backend named in ``settings.registry.backend``."""
+    if settings.registry.backend == "folder":
+        return FolderRegistry(settings.registry_dir)
+    try:
+        from slm_assets.core.mlflow_registry import MlflowRegistry
+    except ModuleNotFoundError as exc:
+        raise RegistryError(
+            f"{settings.config_path}: registry.backend 'mlflow' needs the mlflow extra "
+            f"(pip install 'slm_assets[mlflow]'): {exc}"
+        ) from exc
+    return MlflowRegistry(settings)
