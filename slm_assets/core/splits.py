@@ -242,19 +242,20 @@ _STRATEGIES = {
 }
 
 
-def near_duplicate_clusters(frame: pd.DataFrame, settings: Settings) -> np.ndarray:
+def near_duplicate_clusters(frame: pd.DataFrame, settings: Settings, progress=None) -> np.ndarray:
     from slm_assets.core.near_duplicates import cluster_near_duplicates
 
-    return np.asarray(cluster_near_duplicates(frame[INPUT].tolist(), settings.golden.near_duplicate))
+    return np.asarray(cluster_near_duplicates(frame[INPUT], settings.golden.near_duplicate, progress))
 
 
 def build_splits(
-    frame: pd.DataFrame, settings: Settings, clusters: np.ndarray | None = None
+    frame: pd.DataFrame, settings: Settings, clusters: np.ndarray | None = None, progress=None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
     """Split the labelled rows of ``frame`` (canonical log rows) by ``settings.golden``.
 
     ``clusters``: a near-duplicate cluster id per row of ``frame`` (computed with
-    ``core.near_duplicates`` when omitted). Returns the three splits (rows in input
+    ``core.near_duplicates`` when omitted; ``progress(done, total)`` follows that
+    step). Returns the three splits (rows in input
     order, all columns kept) and the dropped-row counts per reason. Deterministic
     for a given input and ``golden.seed``.
     """
@@ -265,7 +266,7 @@ def build_splits(
     if labelled.empty:
         raise SplitError(f"no labelled rows to split: all {len(frame)} rows lack a reference")
     if clusters is None:
-        clusters = near_duplicate_clusters(labelled, settings)
+        clusters = near_duplicate_clusters(labelled, settings, progress)
     else:
         clusters = np.asarray(clusters)
         if len(clusters) != len(frame):

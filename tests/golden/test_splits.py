@@ -175,3 +175,15 @@ def test_predefined_with_null_split_is_an_error(make_settings):
     frame["split"] = ["train"] * 15 + [None] * 5
     with pytest.raises(SplitError, match=r"5 of 20 have none \(first: logs\.jsonl:16\)"):
         build_splits(frame, settings, clusters=_no_clusters(frame))
+
+
+def test_near_duplicates_found_by_default_never_straddle(make_settings):
+    settings = make_settings(golden={"strategy": "stratified", "near_duplicate": {"threshold": 0.7}})
+    base = "my card payment was charged twice for the same order yesterday please refund number {}"
+    rows = [{"input": f"unrelated request {i} " + " ".join(f"w{i * 13 + j}" for j in range(12))} for i in range(80)]
+    # Ten families of five near-identical texts (one word edited).
+    rows += [{"input": base.format(f) + (" thanks" if v else "") + f" v{v}"} for f in range(10) for v in range(5)]
+    frame = log_frame(rows)
+    frame["family"] = [f"solo{i}" for i in range(80)] + [f"fam{f}" for f in range(10) for _ in range(5)]
+    splits, _ = build_splits(frame, settings)
+    _assert_units_whole(splits, frame, "family")
