@@ -300,9 +300,46 @@ def _stratum_rows(paired: pd.DataFrame, settings: Settings) -> list[Row]:
 # -------------------------------------------------------------------- speed
 
 
+def _per_round_tokens_per_second(result: dict[str, Any], batch_size: int | None) -> list[float]:
+    batch = next((b for b in result["throughput"]["batches"] if b["batch_size"] == batch_size), None)
+    if batch is None:
+        best = result["summary"].get("tokens_per_second")
+        return [] if best is None else [best]
+    return [batch["output_tokens"] / s for s in batch["seconds"] if s > 0]
+
+
+def speed_from_side_by_side(baseline: dict[str, Any], candidate: dict[str, Any]) -> dict[str, Any]:
+    """Per-round figures of both models from ``profile_side_by_side`` (one result per model).
+
+    Throughput is taken at the baseline's best batch size for both, so the ratio compares
+    like with like. Memory: torch peak allocated on a GPU; on CPU process RSS is shared by
+    both loaded models, so the weights' size stands in (said in the row's note).
+    """
+    batch_size = baseline["throughput"]["best_batch_size"]
+    on_gpu = baseline["summary"].get("gpu_peak_allocated_mb") is not None
+
+    def figures(result: dict[str, Any]) -> dict[str, list[float]]:
+        memory = result["summary"]["gpu_peak_allocated_mb"] if on_gpu else result["model"].get("size_mb")
+        return {
+            "latency_p95_ms": [r["p95_ms"] for r in result["latency"]["rounds"]],
+            "tokens_per_second": _per_round_tokens_per_second(result, batch_size),
+            "peak_memory_mb": [] if memory is None else [memory],
+        }
+
+    return {
+        "baseline": figures(baseline),
+        "candidate": figures(candidate),
+        "notes": {
+            "tokens_per_second": f"batch size {batch_size}",
+            "peak_memory_mb": "torch peak allocated" if on_gpu else "CPU: weights size (process RSS is shared)",
+        },
+    }
+
+
 def _speed_rows(speed: dict[str, dict[str, list[float]]] | None) -> list[Row]:
     """``speed = {"baseline": {metric: [per round]}, "candidate": {...}}`` from one side-by-side run."""
     rows = []
+    notes = (speed or {}).get("notes", {})
     for metric in SPEED_METRICS:
         b = [x for x in (speed or {}).get("baseline", {}).get(metric, []) if x is not None]
         c = [x for x in (speed or {}).get("candidate", {}).get(metric, []) if x is not None]
@@ -313,7 +350,7 @@ def _speed_rows(speed: dict[str, dict[str, list[float]]] | None) -> list[Row]:
         mb, mc = float(np.median(b)), float(np.median(c))
         per_round = [ci / bi for bi, ci in zip(b, c, strict=False) if bi > 0]
         rows.append(Row(metric, mb, mc, ratio=mc / mb, ci=[min(per_round), max(per_round)] if per_round else None,
-                        n=len(per_round), extra={"test": "side_by_side_ratio"}))
+                        n=len(per_round), note=notes.get(metric, ""), extra={"test": "side_by_side_ratio"}))
     return rows
 
 
@@ -436,3 +473,58 @@ def markdown_table(result: dict[str, Any]) -> str:
         f"wrong→right: {len(flips.get('wrong_to_right', []))}"
     )
     return head + "\n".join(lines) + tail
+
+
+# --------------------------------------------------- baseline and promotion
+
+PRODUCTION = "production"
+
+
+def resolve_baseline(registry: Any, candidate: Any, spec: str) -> Any | None:
+    """The baseline ModelRef for ``candidate`` (a ModelRef), or None when there is none yet.
+
+    ``spec``: ``NAME@VERSION`` (must be registered), ``previous`` (the version of the same
+    name registered just before the candidate) or an alias of the candidate's name.
+    """
+    from slm_assets.core.registry import ModelRef
+
+    if "@" in spec:
+        return registry.get(ModelRef.parse(spec)).ref
+    if spec == "previous":
+        same = sorted(
+            (v for v in registry.list_ready() if v.ref.name == candidate.name),
+            key=lambda v: (v.card.created_at, v.ref.version),
+        )
+        keys = [v.ref for v in same]
+        if candidate not in keys:
+            return None
+        i = keys.index(candidate)
+        return keys[i - 1] if i > 0 else None
+    version = registry.aliases(candidate.name).get(spec)
+    return None if version is None else ModelRef(candidate.name, version)
+
+
+def promote_if_passed(registry: Any, result: dict[str, Any], settings: Settings, comparison_path: str) -> dict | None:
+    """Move ``production`` to the candidate when the config asks for it and the gate passed.
+
+    Returns the audit entry, or None when nothing moved.
+    """
+    from slm_assets.core.registry import ModelRef
+
+    if not settings.comparison.promote_on_pass or result["verdict"] == "regression":
+        return None
+    ref = ModelRef.parse(result["candidate"])
+    if registry.aliases(ref.name).get(PRODUCTION) == ref.version:
+        return None
+    return registry.set_alias(
+        ref.name,
+        PRODUCTION,
+        ref.version,
+        audit={
+            "what": f"promote {ref.key} to {PRODUCTION}",
+            "verdict": result["verdict"],
+            "baseline": result["baseline"],
+            "golden_version": result["golden_version"],
+            "comparison": comparison_path,
+        },
+    )

@@ -226,3 +226,28 @@ def test_macro_f1_matches_sklearn():
     pred = np.where(rng.random(200) < 0.6, ref, rng.choice(["a", "b", "zz"], 200))
     r, p = encode_labels(ref, pred)
     assert macro_f1(r, p) == pytest.approx(f1_score(ref, pred, average="macro"))
+
+
+def _side_by_side_result(p95s, seconds, size_mb, gpu=None):
+    return {
+        "latency": {"rounds": [{"p95_ms": p} for p in p95s]},
+        "throughput": {"best_batch_size": 2, "batches": [
+            {"batch_size": 1, "output_tokens": 16, "seconds": [1.0, 1.0]},
+            {"batch_size": 2, "output_tokens": 32, "seconds": list(seconds)},
+        ]},
+        "model": {"size_mb": size_mb},
+        "summary": {"gpu_peak_allocated_mb": gpu, "tokens_per_second": 32 / min(seconds)},
+    }
+
+
+def test_speed_from_side_by_side_pairs_rounds(make_settings, base_correct):
+    from slm_assets.core.comparison import speed_from_side_by_side
+
+    sp = speed_from_side_by_side(_side_by_side_result([10, 12], [1.0, 2.0], 100), _side_by_side_result([20, 24], [2.0, 4.0], 100))
+    assert sp["baseline"] == {"latency_p95_ms": [10, 12], "tokens_per_second": [32.0, 16.0], "peak_memory_mb": [100]}
+    assert sp["candidate"]["tokens_per_second"] == [16.0, 8.0]
+    result = compare(artifacts("m@a", base_correct), artifacts("m@b", base_correct), sp, _settings(make_settings))
+    rows = {r["metric"]: r for r in result["rows"]}
+    assert rows["latency_p95_ms"]["ratio"] == pytest.approx(2.0) and rows["latency_p95_ms"]["status"] == "regression"
+    assert rows["tokens_per_second"]["ratio"] == pytest.approx(0.5) and rows["tokens_per_second"]["note"] == "batch size 2"
+    assert rows["peak_memory_mb"]["ratio"] == 1.0 and "weights size" in rows["peak_memory_mb"]["note"]
