@@ -76,6 +76,8 @@ class LogsConfig(_Strict):
     max_field_bytes: int = Field(default=1_000_000, gt=0)
     mask_pii: bool = True
     batch_rows: int = Field(default=50_000, gt=0)
+    raw_bytes_kept: int = Field(default=4096, ge=0)
+    """How much of a quarantined row's raw bytes is kept (its full size and SHA-256 always are)."""
 
 
 # ------------------------------------------------------------------------- golden
@@ -143,6 +145,10 @@ class TaskConfig(_Strict):
     stop: list[str] = Field(default_factory=lambda: ["\n"])
     max_input_tokens: int = Field(default=384, gt=0)
     """Prompts longer than this are truncated from the left of the input text."""
+    hallucination_rule: Literal["none", "input_tokens"] = "none"
+    """Generation tasks only: ``input_tokens`` counts an answer with a word absent from the
+    input as hallucinated (extraction tasks); ``none`` leaves the rate unreported.
+    Classification always counts an answer outside the label set."""
 
 
 # --------------------------------------------------------------------- evaluation
@@ -289,8 +295,13 @@ class FinetuneConfig(_Strict):
 
 class MlflowConfig(_Strict):
     enabled: bool = False
+    """Log every evaluation, profile and comparison to MLflow (the ``mlflow`` extra)."""
     tracking_uri: str | None = None
+    """Default ``$MLFLOW_TRACKING_URI``; a token for a remote server only via ``MLFLOW_TRACKING_TOKEN``."""
     experiment: str = "slm_assets"
+    artifact_location: str | None = None
+    """Where new experiments keep artifacts; default ``<data_dir>/mlflow-artifacts`` for a local
+    (sqlite/file) store, the server's choice for an http(s) one."""
 
 
 class Settings(_Strict):
