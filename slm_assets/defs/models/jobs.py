@@ -1,0 +1,13 @@
+"""The per-model-version job the sensor launches: everything partitioned by ``model_versions``."""
+
+import dagster as dg
+
+# Every asset in these groups must be partitioned by ``model_versions``: the job's
+# partitioning is inferred from them (cross-version assets such as a leaderboard belong elsewhere).
+PER_VERSION_GROUPS = ("evaluation", "profiling", "comparison")
+
+evaluate_model_version_job = dg.define_asset_job(
+    "evaluate_model_version",
+    selection=dg.AssetSelection.groups(*PER_VERSION_GROUPS),
+    description="Evaluate, profile and compare one model version (partition NAME@VERSION).",
+)
