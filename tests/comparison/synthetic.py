@@ -50,3 +50,32 @@ def speed(latency=(10.0, 10.0), candidate_latency=(10.0, 10.0), tps=(100.0, 100.
         "candidate": {"latency_p95_ms": list(candidate_latency), "tokens_per_second": list(candidate_tps),
                       "peak_memory_mb": list(candidate_memory)},
     }
+
+
+def fake_profile(p95: float, tps_bs1: float) -> dict:
+    """The parts of profile.json the report and comparison read."""
+    rng = np.random.default_rng(int(p95))
+    return {
+        "latency": {"samples_ms": (p95 * 0.8 + rng.random(50) * p95 * 0.25).round(3).tolist(),
+                    "rounds": [{"p95_ms": p95}]},
+        "throughput": {"best_batch_size": 2, "batches": [
+            {"batch_size": 1, "tokens_per_second": tps_bs1, "output_tokens": 16, "seconds": [16 / tps_bs1]},
+            {"batch_size": 2, "tokens_per_second": tps_bs1 * 1.8, "output_tokens": 32, "seconds": [32 / (tps_bs1 * 1.8)]},
+        ]},
+        "summary": {"latency_p95_ms": p95, "tokens_per_second": tps_bs1 * 1.8, "peak_memory_mb": 300.0},
+        "scorecard": [{"name": "p95_latency", "value": p95, "target": 100.0, "op": "<", "unit": "ms",
+                       "status": "pass" if p95 < 100 else "fail", "note": "batch 1"}],
+    }
+
+
+def write_artifacts(settings, art: EvaluationArtifacts, profile: dict | None = None) -> None:
+    """Lay ``art`` out as model_evaluation and hardware_profile would."""
+    import json
+
+    folder = settings.evaluations_dir / art.key / art.metrics["golden_version"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "metrics.json").write_text(json.dumps(art.metrics))
+    art.predictions.to_parquet(folder / "predictions.parquet")
+    if profile is not None:
+        (settings.profiles_dir / art.key).mkdir(parents=True, exist_ok=True)
+        (settings.profiles_dir / art.key / "profile.json").write_text(json.dumps(profile))

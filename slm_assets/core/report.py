@@ -1,0 +1,287 @@
+"""Self-contained HTML reports: one per model version, and a leaderboard across versions.
+
+Every figure is drawn from stored artifacts (evaluations/, profiles/, comparisons/),
+so each number can be traced back to a file. Plotly's JavaScript is inlined once
+per page: the files open without any network.
+"""
+
+import html
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from slm_assets.config import Settings
+from slm_assets.core.comparison import ORIGINAL, evaluation_dir
+from slm_assets.core.io import atomic_write_text
+
+LEADERBOARD = "leaderboard.html"
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def version_summary(settings: Settings, key: str) -> dict[str, Any] | None:
+    """Headline figures of one version on the current golden set, or None if it was never evaluated."""
+    folder = evaluation_dir(settings, key)
+    metrics = _read_json(folder / "metrics.json")
+    if metrics is None:
+        return None
+    profile = _read_json(settings.profiles_dir / key / "profile.json") or {}
+    comparison = _read_json(settings.comparisons_dir / key / "comparison.json") or {}
+    summary = profile.get("summary", {})
+    when = metrics.get("created_at") or datetime.fromtimestamp((folder / "metrics.json").stat().st_mtime, UTC).isoformat()
+    robustness = metrics.get("robustness") or {}
+    return {
+        "key": key,
+        "evaluated_at": when,
+        "accuracy": metrics.get("accuracy"),
+        "accuracy_ci_low": metrics.get("accuracy_ci_low"),
+        "accuracy_ci_high": metrics.get("accuracy_ci_high"),
+        "macro_f1": metrics.get("macro_f1"),
+        "hallucination_rate": metrics.get("hallucination_rate"),
+        "invalid_rate": metrics.get("invalid_rate"),
+        "robustness_worst_family_accuracy": robustness.get("worst_family_accuracy"),
+        "robustness_consistency": robustness.get("consistency"),
+        "latency_p95_ms": summary.get("latency_p95_ms"),
+        "tokens_per_second": summary.get("tokens_per_second"),
+        "peak_memory_mb": summary.get("peak_memory_mb"),
+        "verdict": comparison.get("verdict"),
+        "baseline": comparison.get("baseline"),
+    }
+
+
+def all_versions(settings: Settings) -> list[dict[str, Any]]:
+    """Every version evaluated on the current golden set, oldest evaluation first."""
+    root = settings.evaluations_dir
+    keys = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    found = [s for s in (version_summary(settings, k) for k in keys) if s is not None]
+    return sorted(found, key=lambda s: s["evaluated_at"])
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of points no other point beats on both axes (lower latency x, higher accuracy y)."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
+    front, best = [], float("-inf")
+    for i in order:
+        if points[i][1] > best:
+            front.append(i)
+            best = points[i][1]
+    return front
+
+
+# ----------------------------------------------------------------- figures
+
+
+def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
+    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, template="plotly_white", height=380,
+                      margin=dict(l=60, r=20, t=50, b=50))
+    return fig
+
+
+def accuracy_vs_latency(versions: list[dict[str, Any]], highlight: str | None = None) -> go.Figure | None:
+    pts = [v for v in versions if v["accuracy"] is not None and v["latency_p95_ms"] is not None]
+    if not pts:
+        return None
+    front = set(pareto_front([(v["latency_p95_ms"], v["accuracy"]) for v in pts]))
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=[v["latency_p95_ms"] for v in pts], y=[v["accuracy"] for v in pts], mode="markers+text",
+        text=[v["key"] for v in pts], textposition="top center", name="versions",
+        marker=dict(size=[16 if v["key"] == highlight else 10 for v in pts],
+                    color=["#d62728" if i in front else "#7f7f7f" for i in range(len(pts))]),
+    ))
+    line = sorted((pts[i] for i in front), key=lambda v: v["latency_p95_ms"])
+    fig.add_trace(go.Scatter(x=[v["latency_p95_ms"] for v in line], y=[v["accuracy"] for v in line],
+                             mode="lines", name="Pareto front", line=dict(color="#d62728", dash="dash")))
+    return _layout(fig, "Accuracy vs P95 latency (Pareto front in red)", "P95 latency, batch 1 (ms)", "accuracy")
+
+
+def per_stratum_accuracy(frames: dict[str, pd.DataFrame]) -> go.Figure | None:
+    fig = go.Figure()
+    for key, preds in frames.items():
+        originals = preds[preds["variant"] == ORIGINAL]
+        if originals.empty or "stratum" not in originals:
+            continue
+        acc = originals.groupby("stratum")["correct"].mean().sort_index()
+        fig.add_trace(go.Bar(x=acc.index.tolist(), y=acc.to_numpy().tolist(), name=key))
+    if not fig.data:
+        return None
+    fig.update_layout(barmode="group")
+    return _layout(fig, "Accuracy per stratum", "stratum", "accuracy")
+
+
+def latency_distribution(profiles: dict[str, dict[str, Any]]) -> go.Figure | None:
+    fig = go.Figure()
+    for key, profile in profiles.items():
+        samples = (profile.get("latency") or {}).get("samples_ms")
+        if samples:
+            fig.add_trace(go.Histogram(x=samples, name=key, opacity=0.6))
+    if not fig.data:
+        return None
+    fig.update_layout(barmode="overlay")
+    return _layout(fig, "Batch-1 latency distribution", "latency per request (ms)", "requests")
+
+
+def throughput_vs_batch(profiles: dict[str, dict[str, Any]]) -> go.Figure | None:
+    fig = go.Figure()
+    for key, profile in profiles.items():
+        batches = (profile.get("throughput") or {}).get("batches") or []
+        if batches:
+            fig.add_trace(go.Scatter(x=[b["batch_size"] for b in batches], y=[b["tokens_per_second"] for b in batches],
+                                     mode="lines+markers", name=key))
+    if not fig.data:
+        return None
+    fig.update_xaxes(type="log")
+    return _layout(fig, "Throughput vs batch size (fixed output length)", "batch size", "output tokens/s")
+
+
+TREND_METRICS = ("accuracy", "macro_f1", "hallucination_rate", "robustness_consistency")
+
+
+def trends(versions: list[dict[str, Any]]) -> go.Figure | None:
+    if not versions:
+        return None
+    fig = go.Figure()
+    for metric in TREND_METRICS:
+        pts = [v for v in versions if v[metric] is not None]
+        if pts:
+            fig.add_trace(go.Scatter(x=[v["evaluated_at"] for v in pts], y=[v[metric] for v in pts],
+                                     mode="lines+markers", name=metric, text=[v["key"] for v in pts]))
+    return _layout(fig, "Quality metrics over time (by evaluation date)", "evaluated at", "value") if fig.data else None
+
+
+# ------------------------------------------------------------------- pages
+
+
+def _table(headers: list[str], rows: list[list[Any]], classes: list[str] | None = None) -> str:
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            v = f"{v:.4g}"
+        return html.escape("–" if v is None else str(v))
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        f"<tr class='{(classes or [''] * len(rows))[i]}'>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
+        for i, row in enumerate(rows)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def verdict_table(comparison: dict[str, Any]) -> str:
+    rows, classes = [], []
+    for r in comparison.get("rows", []):
+        change = f"×{r['ratio']:.3f}" if r.get("ratio") is not None else (None if r.get("delta") is None else f"{r['delta']:+.4f}")
+        ci = None if not r.get("ci") else f"[{r['ci'][0]:.4g}, {r['ci'][1]:.4g}]"
+        th = r.get("threshold")
+        th_text = None if not th else f"{th['kind']} {th['max_regression']:g} ({th['direction']})"
+        rows.append([r["metric"], r.get("baseline"), r.get("candidate"), change, ci, r.get("p_value"), th_text, r["status"], r.get("note")])
+        classes.append(r["status"].replace("/", ""))
+    return _table(["metric", "baseline", "candidate", "delta / ratio", "CI", "p", "threshold", "status", "note"], rows, classes)
+
+
+def _scorecard_table(scorecard: Any) -> str:
+    if not scorecard:
+        return "<p>No scorecard (profile missing).</p>"
+    return _table(["SLO", "value", "target", "status", "note"],
+                  [[s.get("name"), s.get("value"), f"{s.get('op')} {s.get('target')} {s.get('unit')}", s.get("status"), s.get("note")]
+                   for s in scorecard])
+
+
+def _flips_table(flips: list[dict[str, Any]]) -> str:
+    if not flips:
+        return "<p>None.</p>"
+    return _table(["example_id", "stratum", "reference", "baseline", "candidate", "input"],
+                  [[f["example_id"], f.get("stratum"), f.get("reference"), f.get("baseline_prediction"),
+                    f.get("candidate_prediction"), f.get("input")] for f in flips])
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
+table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
+th{background:#f2f2f2} tr.regression td{background:#fde0e0} tr.improvement td{background:#e2f5e2}
+.verdict{font-size:20px;font-weight:600} .pass,.no_baseline{color:#1a7f37} .regression{color:#c62828}
+.fig{border:1px solid #eee;margin:12px 0} .note{color:#666}
+"""
+
+
+def _page(title: str, sections: list[tuple[str, str | go.Figure | None]]) -> str:
+    parts, js_done = [], False
+    for heading, content in sections:
+        parts.append(f"<h2>{html.escape(heading)}</h2>")
+        if isinstance(content, go.Figure):
+            # Plotly's JS once per page, inlined: the file must open offline.
+            parts.append(f"<div class='fig'>{content.to_html(full_html=False, include_plotlyjs=not js_done)}</div>")
+            js_done = True
+        elif content is None:
+            parts.append("<p class='note'>Not available: the artifacts it needs are missing.</p>")
+        else:
+            parts.append(content)
+    generated = datetime.now(UTC).isoformat(timespec="seconds")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
+            f"<p class='note'>Generated {generated} from the stored artifacts.</p>{''.join(parts)}</body></html>")
+
+
+def _load_predictions(settings: Settings, key: str) -> pd.DataFrame | None:
+    path = evaluation_dir(settings, key) / "predictions.parquet"
+    return pd.read_parquet(path, columns=["example_id", "stratum", "variant", "correct"]) if path.is_file() else None
+
+
+def write_report(settings: Settings, key: str) -> Path:
+    """reports/<key>/report.html for one candidate: its comparison, scorecards and figures."""
+    comparison = _read_json(settings.comparisons_dir / key / "comparison.json")
+    if comparison is None:
+        raise FileNotFoundError(f"{settings.comparisons_dir / key / 'comparison.json'}: missing; materialize baseline_comparison first")
+    keys = [key] + ([comparison["baseline"]] if comparison.get("baseline") and comparison["baseline"] != key else [])
+    frames = {k: f for k in keys if (f := _load_predictions(settings, k)) is not None}
+    profiles = {k: p for k in keys if (p := _read_json(settings.profiles_dir / k / "profile.json"))}
+    versions = all_versions(settings)
+    verdict = comparison["verdict"]
+    flips = comparison.get("flipped", {})
+    head = (f"<p class='verdict {verdict}'>Verdict: {html.escape(verdict.upper())}</p>"
+            f"<p>Candidate <b>{html.escape(key)}</b> against baseline <b>{html.escape(str(comparison.get('baseline')))}</b> "
+            f"on golden set {html.escape(str(comparison.get('golden_version')))}, policy {html.escape(comparison['policy'])}, "
+            f"alpha {comparison['alpha']}, {comparison.get('paired_examples', 0)} paired examples.</p>")
+    sections: list[tuple[str, str | go.Figure | None]] = [
+        ("Verdict", head + verdict_table(comparison)),
+        ("SLO scorecard: candidate", _scorecard_table(comparison.get("scorecards", {}).get("candidate"))),
+        ("SLO scorecard: baseline", _scorecard_table(comparison.get("scorecards", {}).get("baseline"))),
+        ("Accuracy vs latency across versions", accuracy_vs_latency(versions, highlight=key)),
+        ("Accuracy per stratum", per_stratum_accuracy(frames)),
+        ("Latency distribution", latency_distribution(profiles)),
+        ("Throughput vs batch size", throughput_vs_batch(profiles)),
+        ("Trend over time", trends(versions)),
+        (f"Flipped right → wrong ({len(flips.get('right_to_wrong', []))})", _flips_table(flips.get("right_to_wrong", []))),
+        (f"Flipped wrong → right ({len(flips.get('wrong_to_right', []))})", _flips_table(flips.get("wrong_to_right", []))),
+    ]
+    path = settings.reports_dir / key / "report.html"
+    atomic_write_text(path, _page(f"Evaluation report: {key}", sections))
+    return path
+
+
+def write_leaderboard(settings: Settings) -> Path:
+    """reports/leaderboard.html: every version evaluated on the current golden set."""
+    versions = all_versions(settings)
+    ranked = sorted(versions, key=lambda v: (-(v["accuracy"] or 0), v["latency_p95_ms"] or float("inf")))
+    cols = ["key", "accuracy", "macro_f1", "hallucination_rate", "robustness_consistency", "latency_p95_ms",
+            "tokens_per_second", "peak_memory_mb", "verdict", "baseline", "evaluated_at"]
+    table = _table(cols, [[v[c] for c in cols] for v in ranked], [v["verdict"] or "" for v in ranked])
+    frames = {v["key"]: f for v in versions if (f := _load_predictions(settings, v["key"])) is not None}
+    profiles = {v["key"]: p for v in versions if (p := _read_json(settings.profiles_dir / v["key"] / "profile.json"))}
+    sections: list[tuple[str, str | go.Figure | None]] = [
+        (f"Versions on golden set {settings.golden.version}", table),
+        ("Accuracy vs P95 latency", accuracy_vs_latency(versions)),
+        ("Accuracy per stratum", per_stratum_accuracy(frames)),
+        ("Latency distribution", latency_distribution(profiles)),
+        ("Throughput vs batch size", throughput_vs_batch(profiles)),
+        ("Trend over time", trends(versions)),
+    ]
+    path = settings.reports_dir / LEADERBOARD
+    atomic_write_text(path, _page("SLM leaderboard", sections))
+    return path

@@ -1,0 +1,91 @@
+"""HTML report and leaderboard from stored artifacts; rendered in headless Chromium."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from slm_assets.core.comparison import compare, load_evaluation
+from slm_assets.core.io import atomic_write_json
+from slm_assets.core.report import pareto_front, write_leaderboard, write_report
+
+from .synthetic import artifacts, fake_profile, write_artifacts
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "comparison"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def test_pareto_front():
+    # (latency, accuracy): b dominates a; c is slower but more accurate; d is dominated by c.
+    pts = [(20, 0.7), (10, 0.8), (30, 0.9), (40, 0.85)]
+    assert sorted(pareto_front(pts)) == [1, 2]
+
+
+@pytest.fixture
+def reports(make_settings):
+    settings = make_settings(comparison={"bootstrap_samples": 200})
+    rng = np.random.default_rng(0)
+    base_correct = rng.random(120) < 0.7
+    cand_correct = base_correct.copy()
+    cand_correct[np.flatnonzero(base_correct)[:15]] = False
+    variants = rng.random((2, 120)) < 0.6
+    write_artifacts(settings, artifacts("m@v1", base_correct, variant_correct=variants), fake_profile(40.0, 30.0))
+    write_artifacts(settings, artifacts("m@v2", cand_correct, variant_correct=variants), fake_profile(25.0, 45.0))
+    result = compare(load_evaluation(settings, "m@v1"), load_evaluation(settings, "m@v2"), None, settings,
+                     inputs={"ex0000": "<script>alert(1)</script> my card"})
+    atomic_write_json(settings.comparisons_dir / "m@v2" / "comparison.json", result)
+    return settings, write_report(settings, "m@v2"), write_leaderboard(settings)
+
+
+def test_report_files_are_self_contained(reports):
+    settings, report, board = reports
+    assert report == settings.reports_dir / "m@v2" / "report.html"
+    assert board == settings.reports_dir / "leaderboard.html"
+    text = report.read_text()
+    assert "Verdict: REGRESSION" in text and "m@v1" in text
+    assert text.count("plotly.js v") == 1  # the JS is inlined once...
+    assert "<script src=" not in text  # ...and nothing is fetched
+    assert "<script>alert(1)" not in text  # inputs are escaped
+    assert "m@v2" in board.read_text() and "Pareto front" in board.read_text()
+
+
+def test_report_needs_the_comparison(make_settings):
+    settings = make_settings()
+    with pytest.raises(FileNotFoundError, match="comparison.json"):
+        write_report(settings, "m@v9")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no chromium binary (apt-get install -y chromium)")
+def test_report_renders_in_headless_chromium(reports, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    # --headless and the profile folder (--user-data-dir) are passed through playwright's own parameters.
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run"]
+    _, report, board = reports
+    with sync_playwright() as p:
+        browser = p.chromium.launch_persistent_context(
+            str(tmp_path / "chrome"), executable_path=CHROMIUM, headless=True, args=args,
+            viewport={"width": 1280, "height": 900},
+        )
+        try:
+            page = browser.new_page()
+            for path, shot, expected in ((report, "report.png", 5), (board, "leaderboard.png", 5)):
+                requests = []
+                page.on("request", lambda r: requests.append(r.url))
+                page.goto(path.as_uri())
+                page.wait_for_function("document.querySelectorAll('.plotly-graph-div .main-svg').length > 0")
+                # Each plotly div must hold an SVG with drawn marks, not an empty frame.
+                drawn = page.evaluate("""() => Array.from(document.querySelectorAll('.plotly-graph-div')).map(
+                    d => d.querySelectorAll('svg .point, svg path.js-line, svg .bars path, svg .scatterlayer path').length)""")
+                assert len(drawn) == expected and all(n > 0 for n in drawn), drawn
+                page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+                assert not [u for u in requests if u.startswith("http")], requests
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "report.png").stat().st_size > 10_000
+    assert json.loads((report.parent.parent.parent / "comparisons" / "m@v2" / "comparison.json").read_text())["verdict"]
