@@ -1,0 +1,76 @@
+"""Profile one registered model version on real golden_test prompts and store ``profile.json``.
+
+What ``hardware_profile`` and ``slm-bench profile`` call: resolve the version, load
+it, build prompts from ``golden_test`` (or from given inputs), profile, add the SLO
+scorecard, write ``<profiles_dir>/<name@version>/profile.json`` atomically.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from slm_assets.config import Settings
+from slm_assets.core.golden_store import load_split
+from slm_assets.core.io import atomic_write_json
+from slm_assets.core.loading import load_model
+from slm_assets.core.profiling.profiler import AUTO, profile_model
+from slm_assets.core.profiling.scorecard import build_scorecard
+from slm_assets.core.prompts import build_prompt, effective_task
+from slm_assets.core.registry import ModelRef, get_registry
+from slm_assets.core.schema import CONTENT_HASH, INPUT
+
+PROFILE_FILE = "profile.json"
+
+
+@dataclass
+class ProfileRun:
+    profile: dict
+    path: Path
+
+
+def profile_path(settings: Settings, key: str) -> Path:
+    return settings.profiles_dir / ModelRef.parse(key).key / PROFILE_FILE
+
+
+def evaluation_metrics(settings: Settings, key: str) -> dict | None:
+    """The evaluation's metrics.json for this version on the current golden set, when it exists."""
+    path = settings.evaluations_dir / ModelRef.parse(key).key / settings.golden.version / "metrics.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON: {exc}") from exc
+
+
+def golden_inputs(settings: Settings, count: int) -> list[str]:
+    """``count`` inputs of golden_test, in content-hash order (deterministic, independent of file order)."""
+    frame = load_split(settings, "test")
+    if frame.empty:
+        raise ValueError(f"{settings.golden_dir / 'test.parquet'}: golden_test is empty; nothing to profile")
+    return frame.sort_values(CONTENT_HASH)[INPUT].head(count).tolist()
+
+
+def profile_version(
+    settings: Settings,
+    key: str,
+    inputs: list[str] | None = None,
+    device: str | None = None,
+    gpu=AUTO,
+    progress: Callable[[str], None] | None = None,
+) -> ProfileRun:
+    cfg = settings.profiling
+    version = get_registry(settings).get(ModelRef.parse(key))
+    loaded = load_model(version, device=device or settings.evaluation.device)
+    task = effective_task(settings.task, version.card.prompt_template)
+    labels = settings.task_labels()
+    texts = inputs if inputs is not None else golden_inputs(settings, cfg.latency_prompts)
+    prompts = [build_prompt(loaded.tokenizer, task, labels, t) for t in texts[: cfg.latency_prompts]]
+    profile = profile_model(loaded, prompts, cfg, gpu=gpu, progress=progress)
+    profile["model_version"] = {"key": version.key, "digest": version.digest}
+    profile["prompts_source"] = "inputs" if inputs is not None else f"golden_test {settings.golden.version}"
+    profile["scorecard"] = build_scorecard(profile["summary"], settings.slo, evaluation_metrics(settings, key))
+    path = profile_path(settings, key)
+    atomic_write_json(path, profile)
+    return ProfileRun(profile=profile, path=path)

@@ -1,0 +1,33 @@
+import pytest
+import torch
+
+from slm_assets.config import ProfilingConfig
+from slm_assets.core.loading import load_model
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # The shared 2-core test machines thrash with several intra-op threads per process.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tiny_loaded(tiny_model_dir):
+    return load_model(tiny_model_dir, device="cpu")
+
+
+@pytest.fixture
+def prompts():
+    return ["refund my order please", "login problem with my password", "where is my invoice"]
+
+
+@pytest.fixture
+def fast_cfg():
+    return ProfilingConfig(
+        warmup_runs=1, latency_prompts=4, latency_min_seconds=0.0, latency_new_tokens=4,
+        batch_sizes=[1, 2], throughput_new_tokens=3, repeats=2, max_relative_dispersion=1e9,
+        energy_window_seconds=0.05, idle_seconds=0.05, bandwidth_test_mb=8,
+    )
