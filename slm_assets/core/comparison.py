@@ -345,7 +345,7 @@ def _speed_rows(speed: dict[str, dict[str, list[float]]] | None) -> list[Row]:
         c = [x for x in (speed or {}).get("candidate", {}).get(metric, []) if x is not None]
         if not b or not c or np.median(b) <= 0:
             rows.append(Row(metric, float(np.median(b)) if b else None, float(np.median(c)) if c else None,
-                            note="not measured side by side"))
+                            note=notes.get(metric, "not measured side by side")))
             continue
         mb, mc = float(np.median(b)), float(np.median(c))
         per_round = [ci / bi for bi, ci in zip(b, c, strict=False) if bi > 0]

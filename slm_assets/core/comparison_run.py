@@ -1,0 +1,97 @@
+"""What ``baseline_comparison`` does: resolve the baseline, make sure both evaluations exist on
+the same golden version, profile both models side by side, compare, write comparison.json."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from slm_assets.config import Settings
+from slm_assets.core.comparison import (
+    compare,
+    evaluation_dir,
+    load_evaluation,
+    resolve_baseline,
+    speed_from_side_by_side,
+)
+from slm_assets.core.evaluation import evaluate_model
+from slm_assets.core.golden_store import load_split
+from slm_assets.core.io import atomic_write_json
+from slm_assets.core.loading import load_model
+from slm_assets.core.profiling.profiler import profile_side_by_side
+from slm_assets.core.profiling.version_profile import golden_inputs
+from slm_assets.core.prompts import build_prompt, effective_task
+from slm_assets.core.registry import ModelRef, ModelVersion, get_registry
+from slm_assets.core.schema import EXAMPLE_ID, INPUT
+
+Progress = Callable[[str], None] | None
+COMPARISON_FILE = "comparison.json"
+
+
+@dataclass
+class ComparisonRun:
+    result: dict[str, Any]
+    path: Path
+
+
+def comparison_path(settings: Settings, key: str) -> Path:
+    return settings.comparisons_dir / ModelRef.parse(key).key / COMPARISON_FILE
+
+
+def ensure_evaluation(settings: Settings, version: ModelVersion, progress: Progress = None) -> None:
+    """Evaluate ``version`` on the current golden set unless its artifacts are there for these weights."""
+    metrics = evaluation_dir(settings, version.key) / "metrics.json"
+    if metrics.is_file():
+        stored = load_evaluation(settings, version.key).metrics
+        current = (version.digest, settings.section_hash("task"), settings.section_hash("evaluation"))
+        if (stored.get("model_digest"), stored.get("task_hash"), stored.get("evaluation_hash")) == current:
+            return
+    if progress:
+        progress(f"evaluating {version.key} on golden {settings.golden.version} (missing or stale)")
+    evaluate_model(settings, version, progress=progress)
+
+
+def side_by_side(settings: Settings, baseline: ModelVersion, candidate: ModelVersion, progress: Progress = None) -> dict:
+    """Both models loaded together and profiled A B A B on the same golden_test prompts."""
+    cfg = settings.profiling
+    loaded = [load_model(v, device=settings.evaluation.device) for v in (baseline, candidate)]
+    # One prompt list for both runners: formatted the candidate's way (its card's template).
+    task = effective_task(settings.task, candidate.card.prompt_template)
+    labels = settings.task_labels()
+    prompts = [build_prompt(loaded[1].tokenizer, task, labels, t) for t in golden_inputs(settings, cfg.latency_prompts)]
+    results = profile_side_by_side(loaded, prompts, cfg, settings.comparison.side_by_side_rounds, progress=progress)
+    speed = speed_from_side_by_side(results[0], results[1])
+    speed["summaries"] = {"baseline": results[0]["summary"], "candidate": results[1]["summary"]}
+    return speed
+
+
+def run_comparison(
+    settings: Settings, candidate_key: str, baseline_spec: str | None = None, progress: Progress = None
+) -> ComparisonRun:
+    registry = get_registry(settings)
+    candidate = registry.get(ModelRef.parse(candidate_key))
+    spec = baseline_spec or settings.comparison.baseline
+    base_ref = resolve_baseline(registry, candidate.ref, spec)
+    ensure_evaluation(settings, candidate, progress)
+    cand_eval = load_evaluation(settings, candidate.key)
+    if base_ref is None:
+        if progress:
+            progress(f"no baseline for {candidate.key} ({spec!r} resolves to nothing): first model passes")
+        result = compare(None, cand_eval, None, settings)
+    else:
+        baseline = registry.get(base_ref)
+        ensure_evaluation(settings, baseline, progress)
+        base_eval = load_evaluation(settings, baseline.key)
+        if baseline.key == candidate.key:
+            speed = {"notes": dict.fromkeys(("latency_p95_ms", "tokens_per_second", "peak_memory_mb"),
+                                            "candidate is the baseline: ratio 1 by definition")}
+        else:
+            speed = side_by_side(settings, baseline, candidate, progress)
+        test = load_split(settings, "test")
+        inputs = dict(zip(test[EXAMPLE_ID], test[INPUT], strict=True))
+        result = compare(base_eval, cand_eval, speed, settings, inputs=inputs)
+        result["side_by_side"] = speed.get("summaries")
+    result["baseline_spec"] = spec
+    result["digests"] = {"candidate": candidate.digest, "baseline": registry.get(base_ref).digest if base_ref else None}
+    path = atomic_write_json(comparison_path(settings, candidate.key), result)
+    return ComparisonRun(result, path)

@@ -1,0 +1,77 @@
+"""``baseline_comparison`` and ``evaluation_report``: the candidate against its baseline, then the HTML report."""
+
+import dagster as dg
+
+from slm_assets.core.comparison import markdown_table
+from slm_assets.core.comparison_run import run_comparison
+from slm_assets.core.report import version_summary, write_leaderboard, write_report
+from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
+from slm_assets.defs.resources import SlmSettings
+
+
+class ComparisonRunConfig(dg.Config):
+    baseline: str | None = None
+    """Overrides ``comparison.baseline`` for this run: an alias, ``previous`` or ``NAME@VERSION``."""
+
+
+def _numbers(values: dict) -> dict:
+    return {k: dg.MetadataValue.float(float(v)) for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def comparison_metadata(result: dict, path) -> dict:
+    meta = {
+        "verdict": dg.MetadataValue.text(result["verdict"]),
+        "baseline": dg.MetadataValue.text(result["baseline"] or "none"),
+        "regressions": dg.MetadataValue.text(", ".join(result["regressions"]) or "none"),
+        "paired_examples": dg.MetadataValue.int(result.get("paired_examples", 0)),
+        "flipped_right_to_wrong": dg.MetadataValue.int(len(result["flipped"]["right_to_wrong"])),
+        "flipped_wrong_to_right": dg.MetadataValue.int(len(result["flipped"]["wrong_to_right"])),
+        "table": dg.MetadataValue.md(markdown_table(result)),
+        "path": dg.MetadataValue.path(str(path)),
+    }
+    # Overall rows only: per-stratum keys would flood the UI's metadata plots.
+    for row in result["rows"]:
+        if "[" in row["metric"]:
+            continue
+        meta.update(_numbers({f"{row['metric']}_delta": row.get("delta"), f"{row['metric']}_ratio": row.get("ratio"),
+                              f"{row['metric']}_p_value": row.get("p_value")}))
+    return meta
+
+
+@dg.asset(
+    partitions_def=model_versions,
+    pool=ACCELERATOR_POOL,
+    group_name="comparison",
+    deps=[dg.AssetKey("model_evaluation"), dg.AssetKey("hardware_profile")],
+    kinds={"pytorch"},
+    description="The candidate against its baseline (comparison.baseline, default the production alias): paired "
+    "quality tests, side-by-side speed ratios, SLO scorecards, flipped examples; comparisons/<name@version>/comparison.json.",
+)
+def baseline_comparison(
+    context: dg.AssetExecutionContext, config: ComparisonRunConfig, slm: SlmSettings
+) -> dg.MaterializeResult:
+    run = run_comparison(slm.get(), context.partition_key, config.baseline, progress=context.log.info)
+    context.log.info(f"verdict {run.result['verdict']} against {run.result['baseline']}")
+    return dg.MaterializeResult(metadata=comparison_metadata(run.result, run.path))
+
+
+@dg.asset(
+    partitions_def=model_versions,
+    group_name="comparison",
+    deps=[baseline_comparison],
+    kinds={"html"},
+    description="Self-contained HTML report of this version (reports/<name@version>/report.html) and the "
+    "leaderboard across versions (reports/leaderboard.html).",
+)
+def evaluation_report(context: dg.AssetExecutionContext, slm: SlmSettings) -> dg.MaterializeResult:
+    settings = slm.get()
+    report = write_report(settings, context.partition_key)
+    board = write_leaderboard(settings)
+    context.log.info(f"report: {report}")
+    summary = version_summary(settings, context.partition_key) or {}
+    return dg.MaterializeResult(metadata={
+        **_numbers({k: v for k, v in summary.items() if k != "key"}),
+        "verdict": dg.MetadataValue.text(summary.get("verdict") or "unknown"),
+        "path": dg.MetadataValue.path(str(report)),
+        "leaderboard": dg.MetadataValue.path(str(board)),
+    })
