@@ -1,15 +1,26 @@
 """Golden splits from labelled production logs: which row goes to train, validation or test.
 
-Unit of assignment: rows joined by a near-duplicate cluster, an exact content hash
-or a configured group id (connected components of those links). A unit never
-straddles two splits, except under ``predefined`` where the sources decide and
-the leakage checks report what straddles.
+Two kinds of unit keep leaks out:
+- a *text unit*: rows linked by near-duplicate clusters or identical normalised
+  text (connected components of those links);
+- an *assignment unit*: the rows of one configured group (customer, session...),
+  or for rows without a group, their text unit. Units are placed whole.
+Groups are not merged through shared texts: with real logs that chains most rows
+into one giant unit. Instead, copies of a text unit that still land in two splits
+(members of different groups) are kept in one split and dropped from the others
+(``cross_split_duplicate``): under temporal strategies the latest split keeps
+them, otherwise the split holding most of them (ties: test, then validation).
+Under ``predefined`` the sources decide and the leakage checks report what
+straddles; only a carved validation split is kept apart from train.
 
 Every row not placed in a split is counted in ``dropped`` under a reason:
 ``unlabelled`` (no reference), ``embargo`` (inside the gap after a temporal
 boundary), ``cross_window`` (an earlier member of a unit assigned to a later
-window), ``sampled_out`` (``temporal+stratified`` sampling down to ``max_rows``).
+window), ``cross_split_duplicate`` (above), ``sampled_out``
+(``temporal+stratified`` sampling down to ``max_rows``).
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -31,35 +42,63 @@ from slm_assets.core.schema import (
     TIMESTAMP,
 )
 
-DROP_REASONS = ("unlabelled", "embargo", "cross_window", "sampled_out")
+_GIANT_UNIT_MIN_ROWS = 20
+DROP_REASONS = ("unlabelled", "embargo", "cross_window", "cross_split_duplicate", "sampled_out")
 # Tie order when rounding leaves one unit to place: test first, so that small strata reach the test set.
 _TIE_ORDER = {"test": 0, "train": 1, "validation": 2}
+_RANK = {"train": 0, "validation": 1, "test": 2}
 
 
 class SplitError(ValueError):
     """The logs cannot be split as configured; the message says why and where."""
 
 
-def assign_units(frame: pd.DataFrame, clusters: np.ndarray) -> np.ndarray:
-    """Unit id per row: connected components of near-duplicate, content-hash and group links."""
+@dataclass(frozen=True)
+class Units:
+    text: np.ndarray
+    """Text unit per row (near-duplicate cluster joined with identical text)."""
+    assign: np.ndarray
+    """Assignment unit per row (the group, else the text unit)."""
+
+
+def text_units(frame: pd.DataFrame, clusters: np.ndarray) -> np.ndarray:
+    """Connected components of near-duplicate cluster and identical-content links."""
     n = len(frame)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
     rows = np.arange(n)
-    keys = [pd.Series(clusters, dtype="int64"), frame[CONTENT_HASH].reset_index(drop=True)]
-    if frame[GROUP_ID].notna().any():
-        # Null group ids link nothing: give each its own key.
-        groups = frame[GROUP_ID].reset_index(drop=True).astype("string")
-        keys.append(groups.fillna("\0row:" + pd.Series(rows).astype("string")))
     src, dst = [], []
-    for key in keys:
-        first = pd.Series(rows).groupby(key.to_numpy(), sort=False).transform("first").to_numpy()
+    for key in (np.asarray(clusters), frame[CONTENT_HASH].to_numpy()):
         src.append(rows)
-        dst.append(first)
-    src_all, dst_all = np.concatenate(src), np.concatenate(dst)
-    graph = coo_matrix((np.ones(len(src_all), dtype=np.int8), (src_all, dst_all)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    return labels.astype(np.int64)
+        dst.append(pd.Series(rows).groupby(key, sort=False).transform("first").to_numpy())
+    graph = coo_matrix((np.ones(2 * n, dtype=np.int8), (np.concatenate(src), np.concatenate(dst))), shape=(n, n))
+    return connected_components(graph, directed=False)[1].astype(np.int64)
+
+
+def assign_units(frame: pd.DataFrame, clusters: np.ndarray) -> Units:
+    texts = text_units(frame, clusters)
+    groups = frame[GROUP_ID]
+    if groups.isna().all():
+        return Units(text=texts, assign=texts)
+    keys = groups.astype("string").fillna("\0text:" + pd.Series(texts, index=groups.index).astype("string"))
+    return Units(text=texts, assign=pd.factorize(keys.to_numpy())[0].astype(np.int64))
+
+
+def _resolve_straddling_texts(
+    labels: np.ndarray, texts: np.ndarray, latest: bool, among: tuple[str, ...] = SPLITS
+) -> np.ndarray:
+    """Keep each text unit in one split; its copies elsewhere become ``cross_split_duplicate``."""
+    placed = np.flatnonzero(np.isin(labels, among))
+    if len(placed) == 0:
+        return labels
+    table = pd.DataFrame({"text": texts[placed], "rank": pd.Series(labels[placed]).map(_RANK).to_numpy()})
+    if latest:
+        keep = table.groupby("text")["rank"].transform("max")
+    else:
+        counts = table.groupby(["text", "rank"]).size().rename("n").reset_index()
+        best = counts.sort_values(["text", "n", "rank"], ascending=[True, False, False]).drop_duplicates("text")
+        keep = table["text"].map(best.set_index("text")["rank"])
+    labels = labels.copy()
+    labels[placed[table["rank"].to_numpy() != keep.to_numpy()]] = "cross_split_duplicate"
+    return labels
 
 
 def _allocate(n: int, fractions: dict[str, float]) -> dict[str, int]:
@@ -106,9 +145,11 @@ def _unit_table(frame: pd.DataFrame, units: np.ndarray) -> pd.DataFrame:
     return first.drop_duplicates("unit", keep="first").reset_index(drop=True)
 
 
-def _stratified(frame: pd.DataFrame, units: np.ndarray, settings: Settings) -> np.ndarray:
-    assignment = _stratified_units(_unit_table(frame, units), settings.golden.fractions, settings.golden.seed)
-    return np.array([assignment[int(u)] for u in units], dtype=object)
+def _stratified(frame: pd.DataFrame, units: Units, settings: Settings) -> np.ndarray:
+    table = _unit_table(frame, units.assign)
+    assignment = _stratified_units(table, settings.golden.fractions, settings.golden.seed)
+    labels = np.array([assignment[int(u)] for u in units.assign], dtype=object)
+    return _resolve_straddling_texts(labels, units.text, latest=False)
 
 
 def _require_timestamps(frame: pd.DataFrame) -> None:
@@ -122,8 +163,8 @@ def _require_timestamps(frame: pd.DataFrame) -> None:
         )
 
 
-def _temporal(frame: pd.DataFrame, units: np.ndarray, settings: Settings) -> np.ndarray:
-    """Row label: a split name, ``embargo`` or ``cross_window``.
+def _temporal(frame: pd.DataFrame, units: Units, settings: Settings) -> np.ndarray:
+    """Row label: a split name, ``embargo``, ``cross_window`` or ``cross_split_duplicate``.
 
     Boundaries sit at the row-count quantiles of the timestamps; rows in the
     ``embargo_days`` after each boundary are dropped. A unit goes to the window of
@@ -150,12 +191,12 @@ def _temporal(frame: pd.DataFrame, units: np.ndarray, settings: Settings) -> np.
         [0, 1, 2, 3],
         default=4,
     )
-    unit_pos = pd.Series(pos).groupby(units).transform("max").to_numpy()
+    unit_pos = pd.Series(pos).groupby(units.assign).transform("max").to_numpy()
     names = np.array(["train", "embargo", "validation", "embargo", "test"], dtype=object)
     labels = names[unit_pos]
     labels[pos == 1] = labels[pos == 3] = "embargo"
     labels[(pos < unit_pos) & (pos != 1) & (pos != 3)] = "cross_window"
-    return labels
+    return _resolve_straddling_texts(labels, units.text, latest=True)
 
 
 def _sample_window(
@@ -196,18 +237,18 @@ def _sample_window(
     return np.isin(units, list(keep_units))
 
 
-def _temporal_stratified(frame: pd.DataFrame, units: np.ndarray, settings: Settings) -> np.ndarray:
+def _temporal_stratified(frame: pd.DataFrame, units: Units, settings: Settings) -> np.ndarray:
     labels = _temporal(frame, units, settings)
     golden = settings.golden
     for i, split in enumerate(SPLITS):
         inside = np.flatnonzero(labels == split)
         target = (golden.max_rows or {}).get(split)
-        keep = _sample_window(frame.iloc[inside], units[inside], target, golden.min_per_stratum, golden.seed + i)
+        keep = _sample_window(frame.iloc[inside], units.assign[inside], target, golden.min_per_stratum, golden.seed + i)
         labels[inside[~keep]] = "sampled_out"
     return labels
 
 
-def _predefined(frame: pd.DataFrame, units: np.ndarray, settings: Settings) -> np.ndarray:
+def _predefined(frame: pd.DataFrame, units: Units, settings: Settings) -> np.ndarray:
     split = frame[SPLIT]
     if split.isna().any():
         first = frame[split.isna()].iloc[0]
@@ -228,10 +269,27 @@ def _predefined(frame: pd.DataFrame, units: np.ndarray, settings: Settings) -> n
                 "rows; set it to 0 to keep the predefined validation split"
             )
         train = np.flatnonzero(labels == "train")
-        table = _unit_table(frame.iloc[train], units[train])
+        table = _unit_table(frame.iloc[train], units.assign[train])
         carve = _stratified_units(table, {"train": 1 - fraction, "validation": fraction}, settings.golden.seed)
-        labels[train] = [carve[int(u)] for u in units[train]]
+        labels[train] = [carve[int(u)] for u in units.assign[train]]
+        labels = _resolve_straddling_texts(labels, units.text, latest=False, among=("train", "validation"))
     return labels
+
+
+def _refuse_giant_unit(frame: pd.DataFrame, units: np.ndarray, links: str) -> None:
+    """A group column that groups nothing, or a near-duplicate threshold that links
+    everything, would put most rows in one split (or drop them): refuse instead."""
+    if len(units) < _GIANT_UNIT_MIN_ROWS:
+        return
+    sizes = np.bincount(units)
+    biggest = int(sizes.argmax())
+    if sizes[biggest] > len(units) / 2:
+        sample = frame[units == biggest].iloc[0]
+        raise SplitError(
+            f"{int(sizes[biggest])} of {len(units)} labelled rows are one unit ({links}; e.g. "
+            f"{sample[SOURCE_FILE]}:{sample[SOURCE_LINE]}), so no split could be made; check "
+            f"logs.columns.group and golden.near_duplicate.threshold"
+        )
 
 
 _STRATEGIES = {
@@ -265,7 +323,10 @@ def build_splits(
     dropped["unlabelled"] = int((~labelled_mask).sum())
     if labelled.empty:
         raise SplitError(f"no labelled rows to split: all {len(frame)} rows lack a reference")
-    if clusters is None:
+    golden = settings.golden
+    if clusters is None and golden.strategy == "predefined" and golden.predefined_validation_fraction == 0:
+        clusters = np.arange(len(labelled))  # the sources fix every split: no unit to keep whole
+    elif clusters is None:
         clusters = near_duplicate_clusters(labelled, settings, progress)
     else:
         clusters = np.asarray(clusters)
@@ -273,7 +334,9 @@ def build_splits(
             raise SplitError(f"clusters has {len(clusters)} entries for {len(frame)} rows")
         clusters = clusters[labelled_mask]
     units = assign_units(labelled, clusters)
-    labels = _STRATEGIES[settings.golden.strategy](labelled, units, settings)
+    _refuse_giant_unit(labelled, units.text, "near-duplicate or identical texts")
+    _refuse_giant_unit(labelled, units.assign, "one group id")
+    labels = _STRATEGIES[golden.strategy](labelled, units, settings)
     for reason in DROP_REASONS[1:]:
         dropped[reason] = int((labels == reason).sum())
     splits = {split: labelled[labels == split].reset_index(drop=True) for split in SPLITS}

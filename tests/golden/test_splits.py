@@ -23,7 +23,7 @@ def _assert_units_whole(splits, frame, key):
     assert (per_key.map(len) == 1).all(), per_key[per_key.map(len) > 1]
 
 
-def test_assign_units_joins_clusters_hashes_and_groups():
+def test_units_join_texts_and_keep_groups_apart():
     frame = log_frame(
         [
             {"input": "a"},
@@ -32,11 +32,38 @@ def test_assign_units_joins_clusters_hashes_and_groups():
             {"input": "c", "group_id": "g1"},  # same group as 2
             {"input": "d"},
             {"input": "e"},
+            {"input": "b", "group_id": "g2"},  # same text as 2, another group
         ]
     )
-    units = assign_units(frame, np.array([0, 1, 2, 3, 4, 4]))  # 4 and 5 near-duplicates
-    assert units[0] == units[1] and units[2] == units[3] and units[4] == units[5]
-    assert len(set(units)) == 3
+    units = assign_units(frame, np.array([0, 1, 2, 3, 4, 4, 6]))  # 4 and 5 near-duplicates
+    assert units.text[0] == units.text[1] and units.text[4] == units.text[5] and units.text[2] == units.text[6]
+    assert units.assign[2] == units.assign[3] != units.assign[6]  # groups are not chained through texts
+    assert units.assign[0] == units.assign[1] and units.assign[4] == units.assign[5]
+    assert len(set(units.assign)) == 4
+
+
+def test_texts_shared_by_groups_stay_in_one_split(make_settings):
+    # Every customer sends one common text plus their own: chaining them would make one giant unit.
+    rows = []
+    for c in range(60):
+        rows += [{"input": "please refund my order", "group_id": f"c{c}", "reference": "refund"},
+                 {"input": f"customer {c} own question about plan {c}", "group_id": f"c{c}",
+                  "reference": ("a", "b")[c % 2]}]
+    frame = log_frame(rows)
+    for strategy in ("stratified", "temporal"):
+        if strategy == "temporal":
+            frame["timestamp"] = pd.to_datetime([day(i) for i in range(len(frame))], utc=True).astype("datetime64[us, UTC]")
+        splits, dropped = build_splits(frame, make_settings(golden={"strategy": strategy, "embargo_days": 0}),
+                                       clusters=_no_clusters(frame))
+        _assert_units_whole(splits, frame, "group_id")
+        _assert_units_whole(splits, frame, "content_hash")
+        assert dropped["cross_split_duplicate"] > 0
+        assert sum(len(s) for s in splits.values()) + sum(dropped.values()) == len(frame)
+        kept = next(name for name, part in splits.items() if "please refund my order" in set(part["input"]))
+        if strategy == "temporal":
+            assert kept == "test"  # the latest copies are kept
+        else:
+            assert kept == "train"  # where most copies went
 
 
 def test_stratified_fractions_strata_and_determinism(make_settings):
@@ -187,3 +214,21 @@ def test_near_duplicates_found_by_default_never_straddle(make_settings):
     frame["family"] = [f"solo{i}" for i in range(80)] + [f"fam{f}" for f in range(10) for _ in range(5)]
     splits, _ = build_splits(frame, settings)
     _assert_units_whole(splits, frame, "family")
+
+
+def test_links_merging_most_rows_into_one_unit_are_refused(make_settings):
+    settings = make_settings(golden={"strategy": "stratified"})
+    frame = synthetic_logs(60)
+    frame["group_id"] = "same-customer"  # a group column that does not group anything
+    with pytest.raises(SplitError, match=r"60 of 60 labelled rows are one unit \(one group id.*logs\.columns\.group"):
+        build_splits(frame, settings, clusters=_no_clusters(frame))
+
+
+def test_predefined_without_carving_skips_near_duplicate_clustering(make_settings, monkeypatch):
+    import slm_assets.core.splits as splits_module
+
+    monkeypatch.setattr(splits_module, "near_duplicate_clusters", lambda *a, **k: pytest.fail("clustered"))
+    frame = synthetic_logs(20)
+    frame["split"] = ["train"] * 15 + ["test"] * 5
+    splits, _ = build_splits(frame, make_settings(golden={"strategy": "predefined"}))
+    assert len(splits["test"]) == 5
