@@ -109,18 +109,27 @@ def _score(row_output: Generation | CachedPrediction, reference: str, source: st
     }
 
 
+_NOT_CHECKED = object()
+
+
 def evaluate_model(
     settings: Settings,
     version,
     progress: Callable[[str], None] | None = None,
     show_progress: bool = True,
+    contamination=_NOT_CHECKED,
 ) -> EvaluationResult:
-    """Evaluate a registry ``ModelVersion`` on golden_test and write its artifacts."""
+    """Evaluate a registry ``ModelVersion`` on golden_test and write its artifacts.
+
+    ``contamination``: a clean report (or None) from a contamination check the
+    caller already ran; by default the check runs here and raises ``ContaminationError``.
+    """
     say = progress or (lambda message: None)
     started = time.perf_counter()
     manifest = load_manifest(settings)
     test = load_split(settings, "test")
-    contamination = ensure_not_contaminated(settings, version.card, test)
+    if contamination is _NOT_CHECKED:
+        contamination = ensure_not_contaminated(settings, version.card, test)
     task = effective_task(settings.task, version.card.prompt_template)
     labels = settings.task_labels()
     if task.type == "classification" and not labels:
@@ -162,8 +171,12 @@ def evaluate_model(
             if g.error is None
         )
 
+    last_report = [0.0]
+
     def report(done: int, total: int, seconds: float) -> None:
-        say(f"generated {done}/{total} ({done / max(seconds, 1e-9):.2f} examples/s)")
+        if done == total or seconds - last_report[0] >= 10:  # a log line every 10 s, not every batch
+            last_report[0] = seconds
+            say(f"generated {done}/{total} ({done / max(seconds, 1e-9):.2f} examples/s)")
 
     generation_started = time.perf_counter()
     generated = generate_batched(
