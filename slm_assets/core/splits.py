@@ -232,8 +232,11 @@ def _sample_window(
         for unit in block["unit"].to_numpy()[rng.permutation(len(block))]:
             if taken >= quota[stratum]:
                 break
+            size = int(unit_size[unit])
+            if taken and taken + size > quota[stratum]:
+                continue  # a big unit (a busy customer) would overshoot: try a smaller one
             keep_units.add(int(unit))
-            taken += int(unit_size[unit])
+            taken += size
     return np.isin(units, list(keep_units))
 
 
@@ -243,7 +246,9 @@ def _temporal_stratified(frame: pd.DataFrame, units: Units, settings: Settings) 
     for i, split in enumerate(SPLITS):
         inside = np.flatnonzero(labels == split)
         target = (golden.max_rows or {}).get(split)
-        keep = _sample_window(frame.iloc[inside], units.assign[inside], target, golden.min_per_stratum, golden.seed + i)
+        keep = _sample_window(
+            frame.iloc[inside], units.assign[inside], target, golden.min_per_stratum, golden.seed + i
+        )
         labels[inside[~keep]] = "sampled_out"
     return labels
 
