@@ -37,7 +37,10 @@ _NUMBER = re.compile(
     r"|0\d{2,4}[ .-]\d{3,4}[ .-]?\d{3,4}"
     r")(?!\w))"
 )
-_HAS_DIGIT_RUN = re.compile(r"\d\D?\d\D?\d")
+# Where a phone or card could be: 7+ characters of digits and separators. A plain
+# leading character class lets the regex engine skip ahead fast; the full pattern
+# above (slow, with lookbehinds) then only runs inside these short spans.
+_NUMBER_SPAN = re.compile(r"\d[\d ().-]{5,}\d")
 
 
 def normalize_text(text: str) -> str:
@@ -71,10 +74,21 @@ def mask_pii(text: str) -> str:
     """Replace e-mails, Luhn-valid card numbers and phone numbers with placeholder tokens."""
     if "@" in text:
         text = _EMAIL.sub(EMAIL_TOKEN, text)
-    # Cheap gate: texts without three close digits skip the number scan.
-    if _HAS_DIGIT_RUN.search(text):
-        text = _NUMBER.sub(_mask_number, text)
-    return text
+    pieces: list[str] = []
+    done = 0
+    for span in _NUMBER_SPAN.finditer(text):
+        start = span.start()
+        if start and text[start - 1] in "+(":
+            start -= 1
+        # Lookbehinds still see the characters before ``start``: pos does not cut the string.
+        for found in _NUMBER.finditer(text, start, span.end()):
+            pieces.append(text[done : found.start()])
+            pieces.append(_mask_number(found))
+            done = found.end()
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def text_hash(text: str, *, already_normalized: bool = False) -> str:

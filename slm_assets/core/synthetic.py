@@ -365,6 +365,8 @@ class _Generator:
         self.customers = max(20, rows // 6)
         self.recent: deque[dict[str, Any]] = deque(maxlen=_WINDOW)
         self.recent_lines: deque[str] = deque(maxlen=_WINDOW)
+        # Seed-derived, so files generated with different seeds never share a request id.
+        self.id_prefix = f"req-{self.rng.getrandbits(24):06x}-"
 
     def pick(self, seq: Sequence[Any]) -> Any:
         # random.choice is several times slower; this keeps 10^6 rows in seconds, not minutes.
@@ -404,7 +406,7 @@ class _Generator:
             text += _long_tail(rng, name)
             traits.add("long")
         row = {
-            "request_id": f"req-{i:08d}",
+            "request_id": f"{self.id_prefix}{i:08d}",
             "timestamp": self.timestamp(i),
             # Squaring skews the draw: a few customers write often, most rarely.
             "customer_id": f"cust-{int(self.customers * rng.random() ** 2):06d}",
@@ -424,7 +426,7 @@ class _Generator:
             return self.pick(self.recent_lines), {"exact_repeat"}
         if self.recent and draw < EXACT_REPEAT_SHARE + NEAR_DUPLICATE_SHARE:
             row = dict(self.pick(self.recent))
-            row.update(request_id=f"req-{i:08d}", timestamp=self.timestamp(i), text=_near_duplicate(rng, row["text"]))
+            row.update(request_id=f"{self.id_prefix}{i:08d}", timestamp=self.timestamp(i), text=_near_duplicate(rng, row["text"]))
             traits = {"near_duplicate"}
         else:
             row, traits = self.fresh(i)
