@@ -1,0 +1,88 @@
+"""Prediction cache: keys, concurrency, and a real killed run that resumes."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from slm_assets.core.evaluation import evaluate_model
+from slm_assets.core.prediction_cache import CachedPrediction, CacheKey, PredictionCache
+from tests.evaluation.helpers import eval_sections, register, write_test_golden
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_hit_and_miss_by_every_key_part(tmp_path):
+    cache = PredictionCache(tmp_path / "p.sqlite")
+    key = CacheKey("digest", "prompt", "settings", "ex-1", "original")
+    cache.put_many([(key, CachedPrediction("refund", 2))])
+    assert cache.get_many([key]) == {key: CachedPrediction("refund", 2)}
+    for field in ("model_digest", "prompt_hash", "settings_hash", "example_id", "variant"):
+        other = CacheKey(**{**key.__dict__, field: "other"})
+        assert cache.get_many([other]) == {}, field
+    # the first answer stays: a key always maps to one answer
+    cache.put_many([(key, CachedPrediction("login", 1))])
+    assert cache.get_many([key])[key].raw_output == "refund"
+
+
+def test_two_processes_write_the_same_file(tmp_path):
+    path = tmp_path / "p.sqlite"
+    code = (
+        "import sys; from slm_assets.core.prediction_cache import *\n"
+        "c = PredictionCache(sys.argv[1])\n"
+        "for i in range(40):\n"
+        "    c.put_many([(CacheKey('d', 'p', 's', f'{sys.argv[2]}-{i}', 'original'), CachedPrediction('x', 1))])\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path), tag], cwd=ROOT) for tag in ("a", "b")]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    assert PredictionCache(path).count() == 80
+
+
+def _run_evaluation_in_subprocess(settings, version_key: str) -> subprocess.Popen:
+    code = (
+        "import sys; from slm_assets.config import load_settings\n"
+        "from slm_assets.core.evaluation import evaluate_model\n"
+        "from slm_assets.core.registry import get_registry\n"
+        "s = load_settings(sys.argv[1])\n"
+        "evaluate_model(s, get_registry(s).get(sys.argv[2]), show_progress=False)\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-c", code, str(settings.config_path), version_key], cwd=ROOT, env=env)
+
+
+def test_killed_run_resumes_and_matches_an_uninterrupted_run(make_settings, lively_model_dir):
+    sections = eval_sections(batch_size=2)
+    sections["evaluation"]["robustness"] = {"enabled": False}
+    sections["task"]["max_new_tokens"] = 6
+    settings = make_settings("a.yaml", **sections)
+    write_test_golden(settings, test_rows=24)
+    version = register(settings, lively_model_dir)
+    cache = PredictionCache(settings.cache_dir / "predictions.sqlite")
+
+    proc = _run_evaluation_in_subprocess(settings, version.key)
+    deadline = time.monotonic() + 240
+    while (not cache.path.exists() or cache.count() == 0) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    done_before = cache.count()
+    assert 0 < done_before < 24
+    assert not (settings.evaluations_dir / version.key).exists() or not any((settings.evaluations_dir / version.key).rglob("metrics.json"))
+
+    resumed = evaluate_model(settings, version, show_progress=False)
+    assert resumed.metrics["cached_examples"] >= done_before
+    assert resumed.metrics["generated_examples"] == 24 - resumed.metrics["cached_examples"] < 24
+
+    # The same evaluation from scratch (a fresh cache) gives the same answers and numbers.
+    fresh = make_settings("b.yaml", **{**sections, "data_dir": str(settings.data_dir.parent / "fresh")})
+    write_test_golden(fresh, test_rows=24)
+    uninterrupted = evaluate_model(fresh, register(fresh, lively_model_dir), show_progress=False)
+    assert uninterrupted.metrics["generated_examples"] == 24
+    pd.testing.assert_frame_equal(resumed.predictions, uninterrupted.predictions)
+    for name in ("accuracy", "macro_f1", "hallucination_rate", "invalid_rate", "per_stratum"):
+        assert resumed.metrics[name] == uninterrupted.metrics[name]
