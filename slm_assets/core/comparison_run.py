@@ -1,6 +1,7 @@
 """What ``baseline_comparison`` does: resolve the baseline, make sure both evaluations exist on
 the same golden version, profile both models side by side, compare, write comparison.json."""
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,14 +39,21 @@ def comparison_path(settings: Settings, key: str) -> Path:
     return settings.comparisons_dir / ModelRef.parse(key).key / COMPARISON_FILE
 
 
+def evaluation_is_current(settings: Settings, version: ModelVersion) -> bool:
+    """Whether the stored evaluation on the current golden set is of these weights, task and settings."""
+    path = evaluation_dir(settings, version.key) / "metrics.json"
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    current = (version.digest, settings.section_hash("task"), settings.section_hash("evaluation"))
+    return (stored.get("model_digest"), stored.get("task_hash"), stored.get("evaluation_hash")) == current
+
+
 def ensure_evaluation(settings: Settings, version: ModelVersion, progress: Progress = None) -> None:
-    """Evaluate ``version`` on the current golden set unless its artifacts are there for these weights."""
-    metrics = evaluation_dir(settings, version.key) / "metrics.json"
-    if metrics.is_file():
-        stored = load_evaluation(settings, version.key).metrics
-        current = (version.digest, settings.section_hash("task"), settings.section_hash("evaluation"))
-        if (stored.get("model_digest"), stored.get("task_hash"), stored.get("evaluation_hash")) == current:
-            return
+    """Evaluate ``version`` on the current golden set unless a current evaluation is stored."""
+    if evaluation_is_current(settings, version):
+        return
     if progress:
         progress(f"evaluating {version.key} on golden {settings.golden.version} (missing or stale)")
     evaluate_model(settings, version, progress=progress)

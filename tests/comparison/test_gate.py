@@ -1,0 +1,123 @@
+"""``slm-bench gate`` end to end on tiny models and a generated golden set: every exit code."""
+
+import json
+import os
+
+import pytest
+
+from slm_assets.cli import main
+from slm_assets.core.registry import get_registry
+from slm_assets.testing import build_tiny_model
+from tests.evaluation.helpers import LABELS, register, write_test_golden
+
+# Tiny everywhere: a few examples, a 0.2 s latency window, batch sizes 1 and 2.
+SECTIONS = {
+    "task": {"labels": LABELS, "max_new_tokens": 3, "stop": ["\n"]},
+    "evaluation": {"batch_size": 4, "device": "cpu", "robustness": {"subset_size": 4, "families": ["casing", "typos"]}},
+    "profiling": {"warmup_runs": 1, "latency_prompts": 4, "latency_min_seconds": 0.2, "latency_new_tokens": 2,
+                  "batch_sizes": [1, 2], "throughput_new_tokens": 2, "repeats": 1, "energy_window_seconds": 0.2,
+                  "idle_seconds": 0.1, "bandwidth_test_mb": 8},
+    "comparison": {
+        "bootstrap_samples": 100, "side_by_side_rounds": 2, "promote_on_pass": True,
+        "thresholds": {
+            "accuracy": {"direction": "higher_is_better", "max_regression": 0.02},
+            "hallucination_rate": {"direction": "lower_is_better", "max_regression": 0.01},
+            # Loose enough for two identical tiny models on a busy 2-core machine, tight enough for a 40x bigger one.
+            "latency_p95_ms": {"direction": "lower_is_better", "kind": "ratio", "max_regression": 2.5},
+            "peak_memory_mb": {"direction": "lower_is_better", "kind": "ratio", "max_regression": 2.0},
+        },
+    },
+}
+
+
+@pytest.fixture(autouse=True)
+def _ephemeral_instance(monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+@pytest.fixture
+def settings(make_settings):
+    settings = make_settings(**SECTIONS)
+    write_test_golden(settings, test_rows=12)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def slow_model_dir(tmp_path_factory):
+    return build_tiny_model(tmp_path_factory.mktemp("slow") / "model", seed=0, hidden_size=256, layers=8)
+
+
+def gate(settings, capsys, key, tmp_path, *extra):
+    out = tmp_path / f"gate-{key}.json"
+    code = main(["--config", str(settings.config_path), "gate", "--candidate", key, "--json", str(out), *extra])
+    captured = capsys.readouterr()
+    reason = captured.err.strip().splitlines()[-1]
+    return code, reason, json.loads(out.read_text()), captured.out
+
+
+def test_first_pass_then_regression(settings, tiny_model_dir, slow_model_dir, capsys, tmp_path, monkeypatch):
+    registry = get_registry(settings)
+    register(settings, tiny_model_dir, "tiny", "v1")
+    register(settings, tiny_model_dir, "tiny", "v2")
+    register(settings, slow_model_dir, "tiny", "v3")
+    summary = tmp_path / "step_summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+
+    code, reason, result, out = gate(settings, capsys, "tiny@v1", tmp_path)
+    assert code == 0, reason
+    assert result["verdict"] == "no_baseline" and "first model" in reason
+    assert registry.aliases("tiny") == {"production": "v1"}  # promote_on_pass: the first model is promoted
+    assert (settings.reports_dir / "tiny@v1" / "report.html").is_file()
+    assert "## SLM gate: tiny@v1: PASS" in out and "## SLM gate: tiny@v1: PASS" in summary.read_text()
+
+    # Same weights under a new version: passes against production and is promoted.
+    code, reason, result, _ = gate(settings, capsys, "tiny@v2", tmp_path)
+    assert code == 0, reason
+    assert result["verdict"] == "pass" and result["baseline"] == "tiny@v1"
+    rows = {r["metric"]: r for r in result["comparison"]["rows"]}
+    assert rows["accuracy"]["delta"] == 0 and rows["latency_p95_ms"]["ratio"] is not None
+    assert registry.aliases("tiny")["production"] == "v2"
+    audit = registry.audit_log("tiny")
+    assert [(a["version"], a["verdict"]) for a in audit] == [("v1", "no_baseline"), ("v2", "pass")]
+
+    # A much bigger (slower, heavier) model: exit 1, the speed rows marked, production unchanged.
+    code, reason, result, out = gate(settings, capsys, "tiny@v3", tmp_path)
+    assert code == 1, reason
+    assert reason.startswith("slm-bench gate: regression:") and "latency_p95_ms" in reason
+    assert result["status"] == "regression" and result["verdict"] == "regression"
+    rows = {r["metric"]: r for r in result["comparison"]["rows"]}
+    assert rows["latency_p95_ms"]["status"] == "regression" and rows["latency_p95_ms"]["ratio"] > 2.5
+    assert rows["peak_memory_mb"]["status"] == "regression"
+    assert "**REGRESSION**" in out
+    assert registry.aliases("tiny")["production"] == "v2" and len(registry.audit_log("tiny")) == 2
+    # The report is drawn even though the blocking check stopped the run.
+    assert result["report"] and "Verdict: REGRESSION" in open(result["report"]).read()
+
+    # An explicit baseline: v3 against itself passes.
+    code, reason, result, _ = gate(settings, capsys, "tiny@v3", tmp_path, "--baseline", "tiny@v3")
+    assert code == 0 and result["baseline"] == "tiny@v3"
+
+
+def test_unknown_model_is_an_error(settings, capsys, tmp_path):
+    code, reason, result, _ = gate(settings, capsys, "nobody@v1", tmp_path)
+    assert code == 2 and reason.startswith("slm-bench gate: unknown model") and "not registered" in reason
+    assert result["status"] == "error"
+
+
+def test_broken_model_is_an_error(settings, tiny_model_dir, capsys, tmp_path):
+    version = register(settings, tiny_model_dir, "tiny", "v1")
+    weights = version.path / "model.safetensors"
+    os.chmod(weights, 0o644)
+    weights.write_bytes(weights.read_bytes()[:100])  # truncated after registration
+    code, reason, _, _ = gate(settings, capsys, "tiny@v1", tmp_path)
+    assert code == 2 and "model_evaluation failed" in reason, reason
+
+
+def test_tampered_golden_set_is_an_error(settings, tiny_model_dir, capsys, tmp_path):
+    register(settings, tiny_model_dir, "tiny", "v1")
+    test_file = settings.golden_dir / "test.parquet"
+    os.chmod(test_file, 0o644)
+    test_file.write_bytes(test_file.read_bytes() + b"tampered")
+    code, reason, _, _ = gate(settings, capsys, "tiny@v1", tmp_path)
+    assert code == 2 and "golden" in reason, reason
