@@ -230,7 +230,7 @@ def temporal_order(splits: Frames, embargo_days: float, strategy: str | None = N
     order = [s for s in SPLITS if s in stamped]
     examples: list[dict[str, Any]] = []
     problems = []
-    for a, b in zip(order, order[1:]):
+    for a, b in combinations(order, 2):  # train->test too: a skipped validation must not hide it
         earlier, later = stamped[a][TIMESTAMP], stamped[b][TIMESTAMP]
         last = earlier.max()
         bad = later.notna() & (later < last + embargo)

@@ -40,7 +40,7 @@ _ESTIMATE_SIGMAS = 4.0
 dropped before the exact check (the chance of dropping a true pair is ~3e-5)."""
 _TEXT_BATCH = 20_000
 _HASH_CELLS = 1 << 18  # permutations x shingles hashed at once: stays in cache
-_PUNCTUATION = string.punctuation + "“”‘’«»„‹›—–…¿¡·•、。，！？：；（）「」"
+PUNCTUATION = string.punctuation + "“”‘’«»„‹›—–…¿¡·•、。，！？：；（）「」"
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SEED = 0x5EED
 
@@ -107,7 +107,7 @@ def _mix64(h: np.ndarray) -> np.ndarray:
 def _words(batch: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hash of every word (lower-cased, end punctuation trimmed) and the word count per text."""
     words = pc.utf8_split_whitespace(pc.utf8_lower(batch))
-    flat = pc.utf8_trim(pc.list_flatten(words), characters=_PUNCTUATION)
+    flat = pc.utf8_trim(pc.list_flatten(words), characters=PUNCTUATION)
     keep = pc.not_equal(flat, "")
     parents = pc.list_parent_indices(words).to_numpy()[keep.to_numpy(zero_copy_only=False)]
     encoded = pc.dictionary_encode(pc.filter(flat, keep))
