@@ -6,7 +6,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from slm_assets.config import PROJECT_ROOT, load_settings
-from slm_assets.core.golden_store import freeze_or_verify, verify_golden
+from slm_assets.core.golden_store import freeze_or_verify, load_split, verify_golden
+from slm_assets.core.leakage import run_leakage_checks
 from slm_assets.core.logs import ingest_logs
 from slm_assets.core.splits import SplitError, build_splits
 from tests.conftest import SHARED_DATASETS, shared_dataset
@@ -68,6 +69,15 @@ def test_example_config_runs_ingestion_and_splits(name, tmp_path, monkeypatch):
         assert manifest.dropped["embargo"] > 0
         assert rows["test"] <= settings.golden.max_rows["test"]
     assert freeze_or_verify(settings, lambda: pytest.fail("rebuilt a frozen set"), "fp").reused
+
+    outcomes = run_leakage_checks({s: load_split(settings, s) for s in ("train", "validation", "test")}, settings)
+    failed = {name for name, o in outcomes.items() if not o.passed and o.severity == "error"}
+    if strategy == "predefined":  # the published splits overlap, and the checks find it on their own
+        assert "no_exact_overlap" in failed and "no_near_duplicate_overlap" in failed
+        if folder == "nlbse24_issues":
+            assert "temporal_order_respected" in failed  # the official NLBSE split is not temporal
+    else:  # our own splits are leak-free
+        assert failed == set(), {name: outcomes[name].description for name in failed}
 
 
 def test_banking77_refuses_a_temporal_strategy(tmp_path, monkeypatch):
