@@ -8,8 +8,11 @@ quarantined); ``values`` the row as a dict (``None`` when rejected); ``reject``
 ``(reason, field, detail)`` when the row cannot even be parsed.
 
 Blank lines (JSONL) and blank records (CSV) are layout, not rows: they are not
-counted. A file with no row at all raises ``FileRejected`` (``empty_file``),
-as does a file that cannot be opened as its format (``unreadable_file``).
+counted. JSON Lines come in pieces (``jsonl_chunks``) that ``parse_jsonl_chunk`` turns into
+records, so large files can be parsed by several processes. A CSV or Parquet file
+with no row at all raises ``FileRejected`` (``empty_file``), as does a file that
+cannot be opened as its format (``unreadable_file``); the caller treats a JSONL file
+without rows the same way.
 """
 
 import csv
@@ -57,36 +60,51 @@ def format_of(path: Path, declared: str = "auto") -> str:
         ) from None
 
 
-def read_jsonl(path: Path) -> Iterator[Record]:
-    """One JSON object per line, read as bytes so every bad line is rejected on its own."""
-    rows = 0
+def jsonl_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """``(number of its first line, bytes)`` pieces of a file, each ending at a line end.
+
+    A line is never split, however long; pieces can be parsed independently (in parallel).
+    """
+    line_no = 1
     with open(path, "rb") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if line_no == 1 and line.startswith(_BOM):
-                line = line[3:]
-            raw = line.rstrip(b"\r\n")
-            if not raw.strip():
-                continue
-            rows += 1
-            if b"\x00" in raw:
-                yield line_no, raw, None, ("nul_byte", None, _nul_detail(raw))
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield line_no, raw, None, ("invalid_utf8", None, f"invalid UTF-8 at byte {exc.start}: {exc.reason}")
-                continue
-            try:
-                obj = json.loads(text)
-            except ValueError as exc:
-                yield line_no, raw, None, ("bad_json", None, f"not valid JSON: {exc}")
-                continue
-            if not isinstance(obj, dict):
-                yield line_no, raw, None, ("not_an_object", None, f"a JSON {type(obj).__name__}, not an object")
-                continue
-            yield line_no, raw, obj, None
-    if rows == 0:
-        raise FileRejected("empty_file", "the file holds no JSON line")
+        if fh.read(3) != _BOM:
+            fh.seek(0)
+        while chunk := fh.read(chunk_bytes):
+            if not chunk.endswith(b"\n"):
+                chunk += fh.readline()
+            yield line_no, chunk
+            line_no += chunk.count(b"\n")
+
+
+def parse_jsonl_chunk(chunk: bytes, first_line: int) -> Iterator[Record]:
+    """One JSON object per line, from bytes, so every bad line is rejected on its own."""
+    for line_no, line in enumerate(chunk.split(b"\n"), start=first_line):
+        raw = line[:-1] if line.endswith(b"\r") else line
+        if not raw.strip():
+            continue
+        if b"\x00" in raw:
+            yield line_no, raw, None, ("nul_byte", None, _nul_detail(raw))
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield line_no, raw, None, ("invalid_utf8", None, f"invalid UTF-8 at byte {exc.start}: {exc.reason}")
+            continue
+        try:
+            obj = json.loads(text)
+        except ValueError as exc:
+            yield line_no, raw, None, ("bad_json", None, f"not valid JSON: {exc}")
+            continue
+        if type(obj) is not dict:
+            yield line_no, raw, None, ("not_an_object", None, f"a JSON {type(obj).__name__}, not an object")
+            continue
+        yield line_no, raw, obj, None
+
+
+def jsonl_line(chunk_lines: list[bytes], first_line: int, line_no: int) -> bytes:
+    """The raw bytes of one line of a chunk split on newlines (as ``parse_jsonl_chunk`` reads it)."""
+    line = chunk_lines[line_no - first_line]
+    return line[:-1] if line.endswith(b"\r") else line
 
 
 def read_csv(path: Path) -> Iterator[Record]:

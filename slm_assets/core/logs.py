@@ -36,11 +36,17 @@ Quarantine reason codes are stable: see ``REASONS``.
 import hashlib
 import json
 import os
+import sys
 import tempfile
+import threading
 import time
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
+from multiprocessing import get_context
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from glob import glob
@@ -97,6 +103,9 @@ ROW_REASONS = (
 FILE_REASONS = ("empty_file", "unreadable_file")
 REASONS = ROW_REASONS + FILE_REASONS
 _PROGRESS_EVERY = 100_000
+CHUNK_BYTES = 4 << 20
+PARALLEL_MIN_BYTES = 64 << 20
+"""JSONL files at least this large are parsed by ``logs.workers`` processes."""
 
 
 class IngestError(RuntimeError):
@@ -200,6 +209,7 @@ class _Mapper:
                 self.timezone = ZoneInfo(cfg.assume_timezone)
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise IngestError(f"logs.assume_timezone {cfg.assume_timezone!r} is not a known time zone") from exc
+        self.strata = list(cols.strata)
         self.metadata_keys = [(c, _encode_str(c) + ": ") for c in cols.metadata]
         clash = set(cols.strata) & set(LOG_SCHEMA.names)
         if clash:
@@ -303,6 +313,70 @@ class _Mapper:
         return "{" + ", ".join(parts) + "}"
 
 
+    def map(self, values: dict[str, Any], raw_len: int | None, source_split: str | None) -> tuple[Any, ...]:
+        """The canonical fields of one row: ``(identity, input_fp, reference, row fields...)``."""
+        if raw_len is None or raw_len > self.max_bytes:
+            self.check_sizes(values)
+        text = self.text(values)
+        reference = self.reference(values)
+        ts = self.timestamp(values)
+        split = self.split(values, source_split)
+        strata = tuple(_scalar_str(values, c, required=True) for c in self.strata)
+        group = _scalar_str(values, self.cols.group, required=False) if self.cols.group else None
+        metadata = self.metadata(values)
+        content_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        id_column = self.cols.id
+        example_id = _scalar_str(values, id_column, required=True) if id_column else "sha256:" + content_hash
+        identity = example_id if split is None else f"{split}\x1f{example_id}"
+        if not strata:
+            stratum = "all"
+        elif len(strata) == 1:
+            stratum = f"{self.strata[0]}={strata[0]}"
+        else:
+            stratum = "|".join(f"{c}={v}" for c, v in zip(self.strata, strata))
+        # int of 60 bits of the content hash: an exact, compact fingerprint for repeat detection.
+        return (identity, int(content_hash[:15], 16), reference, example_id, text, ts, stratum, group, split, content_hash, metadata, strata)
+
+
+def _quarantine_fields(raw: bytes | None, values: Any, keep: int) -> tuple[bytes, int, str]:
+    """(raw bytes capped at ``keep``, full size, SHA-256); Parquet rows are re-serialised as JSON."""
+    if raw is None:
+        raw = json.dumps(values, ensure_ascii=False, default=str).encode("utf-8", "replace")
+    return raw[:keep], len(raw), hashlib.sha256(raw).hexdigest()
+
+
+def map_records(mapper: _Mapper, records: Iterable[log_readers.Record], split: str | None, keep: int, carry_raw: bool):
+    """Map records to results: ``("k", line, mapped, raw-or-values)`` or
+    ``("q", line, reason, field, detail, raw, raw_bytes, raw_sha256)``.
+
+    ``carry_raw=False`` (chunks parsed in another process) leaves the raw row out of
+    kept results; the caller looks it up in its chunk if it ever needs it.
+    """
+    for line, raw, values, rejected in records:
+        try:
+            if rejected is not None:
+                raise _Reject(*rejected)
+            mapped = mapper.map(values, None if raw is None else len(raw), split)
+        except _Reject as exc:
+            yield ("q", line, exc.reason, exc.column, exc.detail, *_quarantine_fields(raw, values, keep))
+            continue
+        yield ("k", line, mapped, (raw if raw is not None else values) if carry_raw else None)
+
+
+# A parallel worker's mapper, built once per process by ``_init_worker``.
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(settings: Settings) -> None:
+    _WORKER["mapper"] = _Mapper(settings)
+    _WORKER["keep"] = settings.logs.raw_bytes_kept
+
+
+def _map_chunk_in_worker(chunk: bytes, first_line: int, split: str | None) -> list[tuple[Any, ...]]:
+    records = log_readers.parse_jsonl_chunk(chunk, first_line)
+    return list(map_records(_WORKER["mapper"], records, split, _WORKER["keep"], carry_raw=False))
+
+
 class _RowBuffer:
     """Row tuples collected and flushed (transposed to columns) to a ParquetWriter every ``batch_rows``."""
 
@@ -326,6 +400,11 @@ class _RowBuffer:
     def close(self) -> None:
         self.flush()
         self.writer.close()
+
+
+def _batched(results: Iterator[tuple[Any, ...]], size: int = 1000) -> Iterator[tuple[list[tuple[Any, ...]], None]]:
+    while batch := list(islice(results, size)):
+        yield batch, None
 
 
 def _source_files(settings: Settings, source: LogSource) -> list[Path]:
@@ -356,66 +435,58 @@ class _Ingestion:
         self.schema = pa.schema([*LOG_SCHEMA, *(pa.field(c, pa.string()) for c in self.strata)])
         self.kept = _RowBuffer(work / "kept.parquet", self.schema, self.cfg.batch_rows)
         self.quarantine = _RowBuffer(work / "quarantine.parquet", QUARANTINE_SCHEMA, self.cfg.batch_rows)
+        self.workers = self.cfg.workers or os.cpu_count() or 1
+        self.pool: ProcessPoolExecutor | None = None
         self.progress = progress
         self.report = IngestReport()
         self.reasons: Counter[str] = Counter()
-        # Identity -> first kept row; per kept row: fingerprints of input and reference, origin.
+        # Identity -> first kept row; per kept row: input fingerprint, reference id, origin.
         self.first_row: dict[str, int] = {}
+        self.reference_ids: dict[str | None, int] = {}
         self.input_fp = array("q")
-        self.reference_fp = array("q")
+        self.reference_id = array("l")
         self.origin_file = array("l")
         self.origin_line = array("q")
         self.repeats: Counter[int] = Counter()
         self.time_min: datetime | None = None
         self.time_max: datetime | None = None
 
-    # -- quarantine --------------------------------------------------------------
-    def reject(self, file: str, line: int, raw: bytes | None, values: Any, reason: str, column: str | None, detail: str):
-        if raw is None:  # Parquet rows: the row re-serialised is its raw form
-            raw = json.dumps(values, ensure_ascii=False, default=str).encode("utf-8", "replace")
-        keep = self.cfg.raw_bytes_kept
-        self.quarantine.add(
-            (file, line, reason, column, detail, raw[:keep], len(raw), hashlib.sha256(raw).hexdigest())
-        )
-        if line > 0:
-            self.reasons[reason] += 1
+    def close(self) -> None:
+        self.kept.close()
+        self.quarantine.close()
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
 
-    # -- one row -----------------------------------------------------------------
-    def accept(self, file_id: int, file: str, line: int, raw: bytes | None, values: dict[str, Any], split: str | None):
-        m = self.mapper
-        if raw is None or len(raw) > m.max_bytes:
-            m.check_sizes(values)
-        text = m.text(values)
-        reference = m.reference(values)
-        ts = m.timestamp(values)
-        split = m.split(values, split)
-        strata = [_scalar_str(values, c, required=True) for c in self.strata]
-        group = _scalar_str(values, self.cfg.columns.group, required=False) if self.cfg.columns.group else None
-        metadata = m.metadata(values)
-        content_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        id_column = self.cfg.columns.id
-        example_id = _scalar_str(values, id_column, required=True) if id_column else "sha256:" + content_hash
-
-        identity = example_id if split is None else f"{split}\x1f{example_id}"
-        input_fp = int(content_hash[:15], 16)
-        reference_fp = hash(reference)
+    # -- one result ----------------------------------------------------------------
+    def take(self, file_id: int, file: str, result: tuple[Any, ...], raw_of: Callable[[int], bytes] | None) -> bool:
+        """Keep or quarantine one mapped row; returns whether it was quarantined."""
+        if result[0] == "q":
+            self.quarantine.add((file, *result[1:]))
+            self.reasons[result[2]] += 1
+            return True
+        _, line, mapped, raw = result
+        identity, input_fp, reference = mapped[0], mapped[1], mapped[2]
+        reference_id = self.reference_ids.setdefault(reference, len(self.reference_ids))
         first = self.first_row.get(identity)
         if first is not None:
-            if self.input_fp[first] == input_fp and self.reference_fp[first] == reference_fp:
+            if self.input_fp[first] == input_fp and self.reference_id[first] == reference_id:
                 self.repeats[first] += 1
-                return
+                return False
             what = "input" if self.input_fp[first] != input_fp else "reference"
             origin = f"{self.report.files[self.origin_file[first]]} line {self.origin_line[first]}"
-            raise _Reject(
-                "duplicate_id_conflict",
-                id_column or "+".join(m.input_columns),
-                f"id {example_id!r} was first kept from {origin} with a different {what}",
-            )
+            column = self.cfg.columns.id or "+".join(self.mapper.input_columns)
+            detail = f"id {mapped[3]!r} was first kept from {origin} with a different {what}"
+            raw_row = raw if raw is not None else raw_of(line)  # raw_of: set whenever rows come without it
+            fields = _quarantine_fields(raw_row if isinstance(raw_row, bytes) else None, raw_row, self.cfg.raw_bytes_kept)
+            self.quarantine.add((file, line, "duplicate_id_conflict", column, detail, *fields))
+            self.reasons["duplicate_id_conflict"] += 1
+            return True
         self.first_row[identity] = len(self.input_fp)
         self.input_fp.append(input_fp)
-        self.reference_fp.append(reference_fp)
+        self.reference_id.append(reference_id)
         self.origin_file.append(file_id)
         self.origin_line.append(line)
+        _, _, _, example_id, text, ts, stratum, group, split, content_hash, metadata, strata = mapped
         if ts is not None:
             if self.time_min is None or ts < self.time_min:
                 self.time_min = ts
@@ -423,26 +494,61 @@ class _Ingestion:
                 self.time_max = ts
         if reference is not None:
             self.report.labelled_rows += 1
-        stratum = "|".join(f"{c}={v}" for c, v in zip(self.strata, strata)) if self.strata else "all"
-        self.kept.add(
-            (example_id, text, reference, ts, stratum, group, split, content_hash, 1, file, line, metadata, *strata)
-        )
+        self.kept.add((example_id, text, reference, ts, stratum, group, split, content_hash, 1, file, line, metadata, *strata))
+        return False
 
     # -- files and sources -------------------------------------------------------
-    def records(self, path: Path, fmt: str) -> Iterator[log_readers.Record]:
-        if fmt == "jsonl":
-            return log_readers.read_jsonl(path)
-        if fmt == "csv":
-            return log_readers.read_csv(path)
+    def jsonl_results(self, path: Path, split: str | None) -> Iterator[tuple[list[tuple[Any, ...]], Callable[[int], bytes] | None]]:
+        """Mapped results of a JSONL file, chunk by chunk, in file order (in parallel when large)."""
+        chunks = log_readers.jsonl_chunks(path, CHUNK_BYTES)
+
+        def raw_lookup(chunk: bytes, first_line: int) -> Callable[[int], bytes]:
+            lines: list[bytes] = []
+
+            def raw_of(line_no: int) -> bytes:
+                if not lines:  # split once, and only when a conflict needs the raw row
+                    lines.extend(chunk.split(b"\n"))
+                return log_readers.jsonl_line(lines, first_line, line_no)
+
+            return raw_of
+
+        keep = self.cfg.raw_bytes_kept
+        if self.workers <= 1 or path.stat().st_size < PARALLEL_MIN_BYTES:
+            for first_line, chunk in chunks:
+                records = log_readers.parse_jsonl_chunk(chunk, first_line)
+                yield list(map_records(self.mapper, records, split, keep, carry_raw=True)), None
+            return
+        if self.pool is None:
+            # fork starts fast and needs no importable __main__, but forking a process that runs
+            # other threads (a Dagster step does) can deadlock: spawn there.
+            method = "fork" if threading.active_count() == 1 and sys.platform == "linux" else "spawn"
+            self.pool = ProcessPoolExecutor(
+                self.workers, mp_context=get_context(method), initializer=_init_worker, initargs=(self.settings,)
+            )
+        pending: deque[tuple[Future, bytes, int]] = deque()
+        for first_line, chunk in chunks:
+            pending.append((self.pool.submit(_map_chunk_in_worker, chunk, first_line, split), chunk, first_line))
+            if len(pending) >= 2 * self.workers:  # bounded: memory does not grow with the file
+                future, done_chunk, done_first = pending.popleft()
+                yield future.result(), raw_lookup(done_chunk, done_first)
+        while pending:
+            future, done_chunk, done_first = pending.popleft()
+            yield future.result(), raw_lookup(done_chunk, done_first)
+
+    def other_results(self, path: Path, fmt: str, split: str | None) -> Iterator[tuple[Any, ...]]:
         cols = self.cfg.columns
-        required = {c: "text" for c in cols.input_columns}
-        if cols.timestamp:
-            required[cols.timestamp] = "timestamp"
-        for c in [cols.id, *cols.strata]:
-            if c:
-                required[c] = "any"
-        optional = [c for c in [cols.reference, cols.group, cols.split, *cols.metadata] if c]
-        return log_readers.read_parquet(path, required, optional, self.cfg.batch_rows)
+        if fmt == "csv":
+            records = log_readers.read_csv(path)
+        else:
+            required = {c: "text" for c in cols.input_columns}
+            if cols.timestamp:
+                required[cols.timestamp] = "timestamp"
+            for c in [cols.id, *cols.strata]:
+                if c:
+                    required[c] = "any"
+            optional = [c for c in [cols.reference, cols.group, cols.split, *cols.metadata] if c]
+            records = log_readers.read_parquet(path, required, optional, self.cfg.batch_rows)
+        return map_records(self.mapper, records, split, self.cfg.raw_bytes_kept, carry_raw=True)
 
     def ingest_file(self, path: Path, source: LogSource) -> tuple[int, int]:
         """Returns (rows read, rows quarantined) for this file."""
@@ -450,26 +556,28 @@ class _Ingestion:
         file_id = len(self.report.files)
         self.report.files.append(file)
         read = quarantined = 0
+        next_progress = _PROGRESS_EVERY
         try:
             fmt = log_readers.format_of(path, source.format)
-            for line, raw, values, rejected in self.records(path, fmt):
-                read += 1
-                try:
-                    if rejected is not None:
-                        raise _Reject(*rejected)
-                    self.accept(file_id, file, line, raw, values, source.split)
-                except _Reject as exc:
-                    quarantined += 1
-                    self.reject(file, line, raw, values, exc.reason, exc.column, exc.detail)
-                if read % _PROGRESS_EVERY == 0 and self.progress:
+            if fmt == "jsonl":
+                batches = self.jsonl_results(path, source.split)
+            else:
+                batches = _batched(self.other_results(path, fmt, source.split))
+            for results, raw_of in batches:
+                for result in results:
+                    quarantined += self.take(file_id, file, result, raw_of)
+                read += len(results)
+                if read >= next_progress and self.progress:
                     self.progress(f"{path.name}: {read:,} rows read, {quarantined:,} quarantined")
-        except log_readers.FileRejected as exc:
+                    next_progress += _PROGRESS_EVERY
             if read == 0:
-                self.reject(file, 0, b"", None, exc.reason, None, exc.detail)
-                self.report.files_rejected.append({"file": file, "reason": exc.reason, "detail": exc.detail})
-            else:  # cannot happen for the readers here, but never lose rows silently
+                raise log_readers.FileRejected("empty_file", "the file holds no rows")
+        except log_readers.FileRejected as exc:
+            if read:  # the readers only reject files before their first row
                 raise IngestError(f"{file}: {exc.detail} after {read} rows") from exc
-        except OSError as exc:
+            self.quarantine.add((file, 0, exc.reason, None, exc.detail, b"", 0, hashlib.sha256(b"").hexdigest()))
+            self.report.files_rejected.append({"file": file, "reason": exc.reason, "detail": exc.detail})
+        except (OSError, pa.ArrowException) as exc:
             raise IngestError(f"{file}: cannot read: {exc}") from exc
         if self.progress:
             self.progress(f"{path.name}: done, {read:,} rows read, {quarantined:,} quarantined")
@@ -526,8 +634,7 @@ def ingest_logs(settings: Settings, out_dir: str | Path, progress: Callable[[str
             for source in settings.logs.sources:
                 run.ingest_source(source)
         finally:
-            run.kept.close()
-            run.quarantine.close()
+            run.close()
         report = run.report
         report.unique_rows = len(run.input_fp)
         report.exact_repeats = sum(run.repeats.values())
