@@ -78,6 +78,8 @@ class LogsConfig(_Strict):
     batch_rows: int = Field(default=50_000, gt=0)
     raw_bytes_kept: int = Field(default=4096, ge=0)
     """How much of a quarantined row's raw bytes is kept (its full size and SHA-256 always are)."""
+    workers: int = Field(default=0, ge=0)
+    """Processes parsing large JSONL files in parallel (0: one per CPU core; 1: all in-process)."""
 
 
 # ------------------------------------------------------------------------- golden
