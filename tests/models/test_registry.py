@@ -150,3 +150,12 @@ def test_get_registry_uses_settings_dir(make_settings, monkeypatch, tmp_path):
     assert get_registry(settings).root == settings.data_dir / "registry"
     monkeypatch.setenv("SLM_REGISTRY_DIR", str(tmp_path / "elsewhere"))
     assert get_registry(settings).root == tmp_path / "elsewhere"
+
+
+def test_concurrent_registrations_of_one_version_agree(registry, tiny_model_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: registry.register(tiny_model_dir, "tiny", "v1", card()), range(4)))
+    assert len({r.digest for r in results}) == 1
+    assert [p.name for p in (registry.root / "tiny").iterdir()] == ["v1"]  # no temp folder left behind
