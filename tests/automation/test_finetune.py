@@ -138,3 +138,22 @@ def test_cli_finetunes_then_reuses_the_version(setup, tmp_path, capsys):
     assert "already registered" in capsys.readouterr().out
     assert cli_main(["--config", config, "finetune", "--base", "nope@base"]) == 2
     assert "nope@base is not registered" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_finetune_real_smollm2_a_few_steps(make_settings):
+    from slm_assets.core.base_model import BASE_REF, import_base_model
+
+    settings = make_settings(
+        task={"labels": LABELS},
+        finetune={"batch_size": 2, "eval_every": 2, "validation_examples": 4, "max_length": 160, "learning_rate": 5e-5},
+    )
+    golden_store.write_golden(
+        settings, {"train": golden_frame(24, 0), "validation": golden_frame(8, 100), "test": golden_frame(8, 200)}, "fp"
+    )
+    import_base_model(settings, progress=lambda message: None)
+    result = finetune(settings, BASE_REF.key, golden_version="v1", steps=2, version="ft-slow", show_progress=False)
+    assert result.splits_read == ["train", "validation"] and result.truncated_prompts == 0
+    assert result.best_validation_loss < result.initial_validation_loss  # the answer format is learnt fast
+    card = get_registry(settings).get(f"{BASE_REF.name}@ft-slow").card
+    assert card.base_model == BASE_REF.key and card.training_data.split == "train"
