@@ -109,6 +109,7 @@ REASONS = ROW_REASONS + FILE_REASONS
 _PROGRESS_EVERY = 100_000
 CHUNK_BYTES = 4 << 20
 PARALLEL_MIN_BYTES = 64 << 20
+_BUFFER_BYTES = 64 << 20
 """JSONL files at least this large are parsed by ``logs.workers`` processes."""
 
 
@@ -381,17 +382,20 @@ def _map_chunk_in_worker(chunk: bytes, first_line: int, split: str | None) -> li
 
 
 class _RowBuffer:
-    """Row tuples collected and flushed (transposed to columns) to a ParquetWriter every ``batch_rows``."""
+    """Row tuples collected and flushed (transposed to columns) to a ParquetWriter every
+    ``batch_rows`` rows or ``_BUFFER_BYTES`` of text, whichever comes first (inputs can be 1 MB each)."""
 
     def __init__(self, path: Path, schema: pa.Schema, batch_rows: int):
         self.schema = schema
         self.rows: list[tuple[Any, ...]] = []
+        self.size = 0
         self.writer = pq.ParquetWriter(path, schema, compression="zstd")
         self.batch_rows = batch_rows
 
-    def add(self, row: tuple[Any, ...]) -> None:
+    def add(self, row: tuple[Any, ...], size: int) -> None:
         self.rows.append(row)
-        if len(self.rows) >= self.batch_rows:
+        self.size += size
+        if len(self.rows) >= self.batch_rows or self.size >= _BUFFER_BYTES:
             self.flush()
 
     def flush(self) -> None:
@@ -399,6 +403,7 @@ class _RowBuffer:
             columns = [pa.array(values, type=f.type) for f, values in zip(self.schema, zip(*self.rows))]
             self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
             self.rows = []
+            self.size = 0
 
     def close(self) -> None:
         self.flush()
@@ -464,7 +469,7 @@ class _Ingestion:
     def take(self, file_id: int, file: str, result: tuple[Any, ...], raw_of: Callable[[int], bytes] | None) -> bool:
         """Keep or quarantine one mapped row; returns whether it was quarantined."""
         if result[0] == "q":
-            self.quarantine.add((file, *result[1:]))
+            self.quarantine.add((file, *result[1:]), len(result[4]) + len(result[5]))
             self.reasons[result[2]] += 1
             return True
         _, line, mapped, raw = result
@@ -481,7 +486,7 @@ class _Ingestion:
             detail = f"id {mapped[3]!r} was first kept from {origin} with a different {what}"
             raw_row = raw if raw is not None else raw_of(line)  # raw_of: set whenever rows come without it
             fields = _quarantine_fields(raw_row if isinstance(raw_row, bytes) else None, raw_row, self.cfg.raw_bytes_kept)
-            self.quarantine.add((file, line, "duplicate_id_conflict", column, detail, *fields))
+            self.quarantine.add((file, line, "duplicate_id_conflict", column, detail, *fields), len(fields[0]))
             self.reasons["duplicate_id_conflict"] += 1
             return True
         self.first_row[identity] = len(self.input_fp)
@@ -497,7 +502,7 @@ class _Ingestion:
                 self.time_max = ts
         if reference is not None:
             self.report.labelled_rows += 1
-        self.kept.add((example_id, text, reference, ts, stratum, group, split, content_hash, 1, file, line, metadata, *strata))
+        self.kept.add((example_id, text, reference, ts, stratum, group, split, content_hash, 1, file, line, metadata, *strata), len(text))
         return False
 
     # -- files and sources -------------------------------------------------------
@@ -578,7 +583,7 @@ class _Ingestion:
         except log_readers.FileRejected as exc:
             if read:  # the readers only reject files before their first row
                 raise IngestError(f"{file}: {exc.detail} after {read} rows") from exc
-            self.quarantine.add((file, 0, exc.reason, None, exc.detail, b"", 0, hashlib.sha256(b"").hexdigest()))
+            self.quarantine.add((file, 0, exc.reason, None, exc.detail, b"", 0, hashlib.sha256(b"").hexdigest()), 0)
             self.report.files_rejected.append({"file": file, "reason": exc.reason, "detail": exc.detail})
         except (OSError, pa.ArrowException) as exc:
             raise IngestError(f"{file}: cannot read: {exc}") from exc
@@ -613,7 +618,7 @@ class _Ingestion:
         index = self.schema.get_field_index(OCCURRENCES)
         offset = 0
         with pq.ParquetWriter(dest, self.schema, compression="zstd") as writer:
-            for batch in source.iter_batches(batch_size=self.cfg.batch_rows):
+            for batch in source.iter_batches(batch_size=min(self.cfg.batch_rows, 10_000)):
                 n = batch.num_rows
                 occurrences = [1] * n
                 for row in range(offset, offset + n):
