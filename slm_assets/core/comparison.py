@@ -445,7 +445,11 @@ def _fmt(value: Any, digits: int = 4) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) >= 1000 else f"{value:.{digits}f}".rstrip("0").rstrip(".") or "0"
+        if value == 0:
+            return "0"
+        if abs(value) >= 1000 or abs(value) < 10 ** -(digits - 1):
+            return f"{value:.{digits - 1}g}"
+        return f"{value:.{digits}f}".rstrip("0").rstrip(".")
     return str(value)
 
 
