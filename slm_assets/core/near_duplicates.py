@@ -32,12 +32,13 @@ from slm_assets.config import NearDuplicateConfig
 
 MIN_CANDIDATE_PROBABILITY = 0.98
 """LSH recall for a pair exactly at the threshold (pairs above it are found more often)."""
-BUCKET_WINDOW = 64
-"""In an LSH bucket, each group is paired with its next BUCKET_WINDOW neighbours: all pairs
-for ordinary buckets, a bounded chain (still connected) for a giant bucket of look-alikes."""
-_ESTIMATE_SIGMAS = 4.0
+BUCKET_WINDOW = 16
+"""In an LSH bucket, each group is paired with its next BUCKET_WINDOW neighbours: all pairs in
+ordinary buckets; in a bucket of many look-alikes (templated text) a bounded band of pairs, still
+connected, so cost stays linear in rows (pair counts are then a lower bound, row counts hold)."""
+_ESTIMATE_SIGMAS = 3.0
 """Candidates whose signature estimate is this many standard errors below the threshold are
-dropped before the exact check (the chance of dropping a true pair is ~3e-5)."""
+dropped before the exact check (a true pair is dropped with probability ~0.1 %)."""
 _TEXT_BATCH = 20_000
 _HASH_CELLS = 1 << 18  # permutations x shingles hashed at once: stays in cache
 PUNCTUATION = string.punctuation + "“”‘’«»„‹›—–…¿¡·•、。，！？：；（）「」"
