@@ -7,15 +7,19 @@
 #
 #   scripts/gpu_check.sh                        # fresh venv in .venv-gpu
 #   USE_CURRENT_PYTHON=1 scripts/gpu_check.sh   # the python on PATH, project already installed
-#   DEVICE=cpu USE_CURRENT_PYTHON=1 scripts/gpu_check.sh   # dry run of the same steps without a GPU
+#   DEVICE=cpu BATCH_SIZES="[1, 2]" WINDOW=1 USE_CURRENT_PYTHON=1 scripts/gpu_check.sh
+#                                               # dry run of the same steps without a GPU
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEVICE=${DEVICE:-cuda}
 BASE_MODEL=${BASE_MODEL:-smollm2-135m-instruct@base}
+BATCH_SIZES=${BATCH_SIZES:-[1, 8, 32, 128]}
+WINDOW=${WINDOW:-10}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-export SLM_DATA_DIR="$WORK/data" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_NO_ADVISORY_WARNINGS=1
+# A caller's SLM_DATA_DIR is kept (a base model imported there is reused); else a throw-away one.
+export SLM_DATA_DIR="${SLM_DATA_DIR:-$WORK/data}" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_NO_ADVISORY_WARNINGS=1
 
 if [ "$DEVICE" = cuda ]; then
   nvidia-smi --query-gpu=name,driver_version,memory.total,power.draw --format=csv
@@ -45,15 +49,15 @@ $(sed '/^data_dir:/d' configs/default.yaml)
 profiling:
   warmup_runs: 3
   latency_prompts: 16
-  latency_min_seconds: 10
-  batch_sizes: [1, 8, 32, 128]
+  latency_min_seconds: $WINDOW
+  batch_sizes: $BATCH_SIZES
   repeats: 3
-  energy_window_seconds: 10
+  energy_window_seconds: $WINDOW
   idle_seconds: 3
 YAML
 export SLM_CONFIG="$WORK/gpu_check.yaml"
 
-timeout 150 "$PY" -m slm_assets import-base-model
+timeout 200 "$PY" -m slm_assets import-base-model
 cat > "$WORK/inputs.txt" <<'TXT'
 I was charged twice for my subscription this month, please refund one payment
 Where is my order? It was supposed to arrive on Monday
