@@ -1,19 +1,19 @@
 """Near-duplicate detection at scale: MinHash over word shingles, LSH banding, exact verification.
 
 Texts are lower-cased and split on white space, punctuation is trimmed from the
-ends of words, and the shingles are the runs of ``shingle_size`` consecutive words (a shorter text is one
-shingle). Two texts are near-duplicates when the exact Jaccard similarity of their
-shingle sets reaches ``threshold``.
+ends of words, and the shingles are the runs of ``shingle_size`` consecutive
+words (a shorter text is one shingle). Two texts are near-duplicates when the
+exact Jaccard similarity of their shingle sets reaches ``threshold``.
 
 Cost is linear in rows and vectorised: words are split and hashed by pyarrow and
 pandas in C, shingle hashes are combined with numpy, and all ``num_perm`` MinHash
-permutations of a batch of shingles are one array expression
-(multiply-add-shift hashing, then ``np.minimum.reduceat`` per text). Rows with the
-same shingle set are folded into one group first, so repeated texts cost nothing in
-LSH. LSH bands are chosen so that a pair exactly at the threshold becomes a
-candidate with probability >= ``MIN_CANDIDATE_PROBABILITY``; candidates are
-pre-filtered on the signature estimate and then verified on the exact shingle sets,
-so every reported pair truly reaches the threshold.
+permutations of a batch of shingles are one array expression ((a*x + b) mod 2^32,
+then ``np.minimum.reduceat`` per text). Rows with the same shingle set are folded
+into one group first, so repeated texts cost nothing in LSH. LSH bands are chosen
+so that a pair exactly at the threshold becomes a candidate with probability >=
+``MIN_CANDIDATE_PROBABILITY``; buckets are paired within ``BUCKET_WINDOW``;
+candidates are pre-filtered on the signature estimate and then verified on the
+exact shingle sets, so every reported pair truly reaches the threshold.
 """
 
 import string
