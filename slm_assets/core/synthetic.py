@@ -383,7 +383,7 @@ class _Generator:
         product = pick(_PRODUCT_NAMES)
         channel = pick(CHANNELS)
         draw = rng.random()
-        difficulty = "easy" if draw < 0.5 else "medium" if draw < 0.8 else "hard"
+        difficulty = DIFFICULTIES[0 if draw < 0.5 else 1 if draw < 0.8 else 2]  # 50 / 30 / 20 %
         name = pick(_NAMES)
         fill = {
             **PRODUCTS[product],
