@@ -59,6 +59,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from json.encoder import encode_basestring_ascii as _encode_str  # the C escaper json.dumps uses
 
@@ -317,8 +318,10 @@ class _Mapper:
                 parts.append(key + encoded)
         return "{" + ", ".join(parts) + "}"
 
-    def map(self, values: dict[str, Any], raw_len: int | None, source_split: str | None) -> tuple[Any, ...]:
-        """The canonical fields of one row: ``(identity, input_fp, reference, row fields...)``."""
+    def map(
+        self, values: dict[str, Any], raw_len: int | None, source_split: str | None, file: str, line: int
+    ) -> tuple[str, int, str | None, tuple[Any, ...]]:
+        """``(identity, input fingerprint, reference, output row)`` for one source row."""
         if raw_len is None or raw_len > self.max_bytes:
             self.check_sizes(values)
         text = self.text(values)
@@ -338,8 +341,9 @@ class _Mapper:
             stratum = f"{self.strata[0]}={strata[0]}"
         else:
             stratum = "|".join(f"{c}={v}" for c, v in zip(self.strata, strata))
-        # int of 60 bits of the content hash: an exact, compact fingerprint for repeat detection.
-        return (identity, int(content_hash[:15], 16), reference, example_id, text, ts, stratum, group, split, content_hash, metadata, strata)
+        row = (example_id, text, reference, ts, stratum, group, split, content_hash, 1, file, line, metadata, *strata)
+        # 60 bits of the content hash as an int: a compact fingerprint for repeat detection.
+        return identity, int(content_hash[:15], 16), reference, row
 
 
 def _quarantine_fields(raw: bytes | None, values: Any, keep: int) -> tuple[bytes, int, str]:
@@ -349,70 +353,98 @@ def _quarantine_fields(raw: bytes | None, values: Any, keep: int) -> tuple[bytes
     return raw[:keep], len(raw), hashlib.sha256(raw).hexdigest()
 
 
-def map_records(mapper: _Mapper, records: Iterable[log_readers.Record], split: str | None, keep: int, carry_raw: bool):
-    """Map records to results: ``("k", line, mapped, raw-or-values)`` or
-    ``("q", line, reason, field, detail, raw, raw_bytes, raw_sha256)``.
+@dataclass
+class _Mapped:
+    """A group of source rows mapped: built where the parsing happens (maybe another process)."""
 
-    ``carry_raw=False`` (chunks parsed in another process) leaves the raw row out of
-    kept results; the caller looks it up in its chunk if it ever needs it.
-    """
+    keys: list[tuple[Any, ...]]
+    """``(line, identity, input fingerprint, reference, raw row or None)`` per mapped row."""
+    batch: pa.RecordBatch
+    """The mapped rows in the output schema, in the order of ``keys``."""
+    rejects: list[tuple[Any, ...]]
+    """Quarantine rows less their file: ``(line, reason, field, detail, raw, raw_bytes, raw_sha256)``."""
+
+
+def map_records(
+    mapper: _Mapper,
+    records: Iterable[log_readers.Record],
+    split: str | None,
+    file: str,
+    schema: pa.Schema,
+    keep: int,
+    carry_raw: bool,
+) -> _Mapped:
+    """Map a group of records. ``carry_raw`` keeps each raw row (or the Parquet row) in ``keys``;
+    JSONL leaves it out and finds a raw line in its chunk in the rare case it needs one."""
+    keys, rows, rejects = [], [], []
     for line, raw, values, rejected in records:
         try:
             if rejected is not None:
                 raise _Reject(*rejected)
-            mapped = mapper.map(values, None if raw is None else len(raw), split)
+            identity, input_fp, reference, row = mapper.map(values, None if raw is None else len(raw), split, file, line)
         except _Reject as exc:
-            yield ("q", line, exc.reason, exc.column, exc.detail, *_quarantine_fields(raw, values, keep))
+            rejects.append((line, exc.reason, exc.column, exc.detail, *_quarantine_fields(raw, values, keep)))
             continue
-        yield ("k", line, mapped, (raw if raw is not None else values) if carry_raw else None)
+        keys.append((line, identity, input_fp, reference, (values if raw is None else raw) if carry_raw else None))
+        rows.append(row)
+    columns = list(zip(*rows)) or [[] for _ in schema]
+    batch = pa.RecordBatch.from_arrays([pa.array(c, type=f.type) for f, c in zip(schema, columns)], schema=schema)
+    return _Mapped(keys, batch, rejects)
 
 
 # A parallel worker's mapper, built once per process by ``_init_worker``.
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(settings: Settings) -> None:
-    _WORKER["mapper"] = _Mapper(settings)
-    _WORKER["keep"] = settings.logs.raw_bytes_kept
+def _init_worker(settings: Settings, schema: pa.Schema) -> None:
+    _WORKER.update(mapper=_Mapper(settings), keep=settings.logs.raw_bytes_kept, schema=schema)
 
 
-def _map_chunk_in_worker(chunk: bytes, first_line: int, split: str | None) -> list[tuple[Any, ...]]:
+def _map_chunk_in_worker(chunk: bytes, first_line: int, split: str | None, file: str) -> _Mapped:
     records = log_readers.parse_jsonl_chunk(chunk, first_line)
-    return list(map_records(_WORKER["mapper"], records, split, _WORKER["keep"], carry_raw=False))
+    return map_records(_WORKER["mapper"], records, split, file, _WORKER["schema"], _WORKER["keep"], carry_raw=False)
 
 
-class _RowBuffer:
-    """Row tuples collected and flushed (transposed to columns) to a ParquetWriter every
-    ``batch_rows`` rows or ``_BUFFER_BYTES`` of text, whichever comes first (inputs can be 1 MB each)."""
+class _Writer:
+    """Rows (tuples) or record batches collected and written to Parquet every ``batch_rows``
+    rows or ``_BUFFER_BYTES`` of data, whichever comes first (inputs can be 1 MB each)."""
 
     def __init__(self, path: Path, schema: pa.Schema, batch_rows: int):
         self.schema = schema
         self.rows: list[tuple[Any, ...]] = []
-        self.size = 0
+        self.batches: list[pa.RecordBatch] = []
+        self.pending = self.size = 0
         self.writer = pq.ParquetWriter(path, schema, compression="zstd")
         self.batch_rows = batch_rows
 
     def add(self, row: tuple[Any, ...], size: int) -> None:
         self.rows.append(row)
+        self._grew(1, size)
+
+    def add_batch(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows:
+            self.batches.append(batch)
+            self._grew(batch.num_rows, batch.nbytes)
+
+    def _grew(self, rows: int, size: int) -> None:
+        self.pending += rows
         self.size += size
-        if len(self.rows) >= self.batch_rows or self.size >= _BUFFER_BYTES:
+        if self.pending >= self.batch_rows or self.size >= _BUFFER_BYTES:
             self.flush()
 
     def flush(self) -> None:
         if self.rows:
             columns = [pa.array(values, type=f.type) for f, values in zip(self.schema, zip(*self.rows))]
-            self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
+            self.batches.append(pa.RecordBatch.from_arrays(columns, schema=self.schema))
             self.rows = []
-            self.size = 0
+        if self.batches:
+            self.writer.write_table(pa.Table.from_batches(self.batches, schema=self.schema))
+            self.batches = []
+        self.pending = self.size = 0
 
     def close(self) -> None:
         self.flush()
         self.writer.close()
-
-
-def _batched(results: Iterator[tuple[Any, ...]], size: int = 1000) -> Iterator[tuple[list[tuple[Any, ...]], None]]:
-    while batch := list(islice(results, size)):
-        yield batch, None
 
 
 def _source_files(settings: Settings, source: LogSource) -> list[Path]:
@@ -441,8 +473,8 @@ class _Ingestion:
         self.mapper = _Mapper(settings)
         self.strata = list(self.cfg.columns.strata)
         self.schema = pa.schema([*LOG_SCHEMA, *(pa.field(c, pa.string()) for c in self.strata)])
-        self.kept = _RowBuffer(work / "kept.parquet", self.schema, self.cfg.batch_rows)
-        self.quarantine = _RowBuffer(work / "quarantine.parquet", QUARANTINE_SCHEMA, self.cfg.batch_rows)
+        self.kept = _Writer(work / "kept.parquet", self.schema, self.cfg.batch_rows)
+        self.quarantine = _Writer(work / "quarantine.parquet", QUARANTINE_SCHEMA, self.cfg.batch_rows)
         self.workers = self.cfg.workers or os.cpu_count() or 1
         self.pool: ProcessPoolExecutor | None = None
         self.progress = progress
@@ -465,50 +497,54 @@ class _Ingestion:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
 
-    # -- one result ----------------------------------------------------------------
-    def take(self, file_id: int, file: str, result: tuple[Any, ...], raw_of: Callable[[int], bytes] | None) -> bool:
-        """Keep or quarantine one mapped row; returns whether it was quarantined."""
-        if result[0] == "q":
-            self.quarantine.add((file, *result[1:]), len(result[4]) + len(result[5]))
-            self.reasons[result[2]] += 1
-            return True
-        _, line, mapped, raw = result
-        identity, input_fp, reference = mapped[0], mapped[1], mapped[2]
-        reference_id = self.reference_ids.setdefault(reference, len(self.reference_ids))
-        first = self.first_row.get(identity)
-        if first is not None:
+    # -- one group of mapped rows -------------------------------------------------
+    def take(self, file_id: int, file: str, mapped: _Mapped, raw_of: Callable[[int], bytes] | None) -> int:
+        """Keep the new rows, fold exact repeats, quarantine the rest; returns rows quarantined."""
+        quarantine = [(file, *reject) for reject in mapped.rejects]
+        keep_mask = []
+        for line, identity, input_fp, reference, raw in mapped.keys:
+            reference_id = self.reference_ids.setdefault(reference, len(self.reference_ids))
+            first = self.first_row.get(identity)
+            if first is None:
+                self.first_row[identity] = len(self.input_fp)
+                self.input_fp.append(input_fp)
+                self.reference_id.append(reference_id)
+                self.origin_file.append(file_id)
+                self.origin_line.append(line)
+                keep_mask.append(True)
+                continue
+            keep_mask.append(False)
             if self.input_fp[first] == input_fp and self.reference_id[first] == reference_id:
                 self.repeats[first] += 1
-                return False
+                continue
             what = "input" if self.input_fp[first] != input_fp else "reference"
             origin = f"{self.report.files[self.origin_file[first]]} line {self.origin_line[first]}"
             column = self.cfg.columns.id or "+".join(self.mapper.input_columns)
-            detail = f"id {mapped[3]!r} was first kept from {origin} with a different {what}"
-            raw_row = raw if raw is not None else raw_of(line)  # raw_of: set whenever rows come without it
-            fields = _quarantine_fields(raw_row if isinstance(raw_row, bytes) else None, raw_row, self.cfg.raw_bytes_kept)
-            self.quarantine.add((file, line, "duplicate_id_conflict", column, detail, *fields), len(fields[0]))
-            self.reasons["duplicate_id_conflict"] += 1
-            return True
-        self.first_row[identity] = len(self.input_fp)
-        self.input_fp.append(input_fp)
-        self.reference_id.append(reference_id)
-        self.origin_file.append(file_id)
-        self.origin_line.append(line)
-        _, _, _, example_id, text, ts, stratum, group, split, content_hash, metadata, strata = mapped
-        if ts is not None:
-            if self.time_min is None or ts < self.time_min:
-                self.time_min = ts
-            if self.time_max is None or ts > self.time_max:
-                self.time_max = ts
-        if reference is not None:
-            self.report.labelled_rows += 1
-        self.kept.add((example_id, text, reference, ts, stratum, group, split, content_hash, 1, file, line, metadata, *strata), len(text))
-        return False
+            example_id = identity.rsplit("\x1f", 1)[-1]
+            detail = f"id {example_id!r} was first kept from {origin} with a different {what}"
+            if raw is None:  # JSONL: the line is looked up in its chunk
+                raw = raw_of(line)
+            fields = _quarantine_fields(raw if isinstance(raw, bytes) else None, raw, self.cfg.raw_bytes_kept)
+            quarantine.append((file, line, "duplicate_id_conflict", column, detail, *fields))
+        for row in sorted(quarantine, key=lambda r: r[1]):
+            self.quarantine.add(row, len(row[4]) + len(row[5]))
+            self.reasons[row[2]] += 1
+        batch = mapped.batch if all(keep_mask) else mapped.batch.filter(pa.array(keep_mask, pa.bool_()))
+        if batch.num_rows:
+            self.kept.add_batch(batch)
+            self.report.labelled_rows += batch.num_rows - batch.column(REFERENCE).null_count
+            times = batch.column(TIMESTAMP)
+            if times.null_count < len(times):
+                bounds = pc.min_max(times)
+                low, high = bounds["min"].as_py(), bounds["max"].as_py()
+                self.time_min = low if self.time_min is None else min(self.time_min, low)
+                self.time_max = high if self.time_max is None else max(self.time_max, high)
+        return len(quarantine)
 
     # -- files and sources -------------------------------------------------------
-    def jsonl_results(self, path: Path, split: str | None) -> Iterator[tuple[list[tuple[Any, ...]], Callable[[int], bytes] | None]]:
-        """Mapped results of a JSONL file, chunk by chunk, in file order (in parallel when large)."""
-        chunks = log_readers.jsonl_chunks(path, CHUNK_BYTES)
+    def jsonl_results(self, path: Path, split: str | None) -> Iterator[tuple[_Mapped, Callable[[int], bytes]]]:
+        """Mapped groups of a JSONL file, chunk by chunk, in file order (in parallel when large)."""
+        file = str(path)
 
         def raw_lookup(chunk: bytes, first_line: int) -> Callable[[int], bytes]:
             lines: list[bytes] = []
@@ -520,22 +556,23 @@ class _Ingestion:
 
             return raw_of
 
-        keep = self.cfg.raw_bytes_kept
+        chunks = log_readers.jsonl_chunks(path, CHUNK_BYTES)
         if self.workers <= 1 or path.stat().st_size < PARALLEL_MIN_BYTES:
             for first_line, chunk in chunks:
                 records = log_readers.parse_jsonl_chunk(chunk, first_line)
-                yield list(map_records(self.mapper, records, split, keep, carry_raw=True)), None
+                mapped = map_records(self.mapper, records, split, file, self.schema, self.cfg.raw_bytes_kept, carry_raw=False)
+                yield mapped, raw_lookup(chunk, first_line)
             return
         if self.pool is None:
             # fork starts fast and needs no importable __main__, but forking a process that runs
             # other threads (a Dagster step does) can deadlock: spawn there.
             method = "fork" if threading.active_count() == 1 and sys.platform == "linux" else "spawn"
             self.pool = ProcessPoolExecutor(
-                self.workers, mp_context=get_context(method), initializer=_init_worker, initargs=(self.settings,)
+                self.workers, mp_context=get_context(method), initializer=_init_worker, initargs=(self.settings, self.schema)
             )
         pending: deque[tuple[Future, bytes, int]] = deque()
         for first_line, chunk in chunks:
-            pending.append((self.pool.submit(_map_chunk_in_worker, chunk, first_line, split), chunk, first_line))
+            pending.append((self.pool.submit(_map_chunk_in_worker, chunk, first_line, split, file), chunk, first_line))
             if len(pending) >= 2 * self.workers:  # bounded: memory does not grow with the file
                 future, done_chunk, done_first = pending.popleft()
                 yield future.result(), raw_lookup(done_chunk, done_first)
@@ -543,7 +580,8 @@ class _Ingestion:
             future, done_chunk, done_first = pending.popleft()
             yield future.result(), raw_lookup(done_chunk, done_first)
 
-    def other_results(self, path: Path, fmt: str, split: str | None) -> Iterator[tuple[Any, ...]]:
+    def other_results(self, path: Path, fmt: str, split: str | None) -> Iterator[tuple[_Mapped, None]]:
+        """Mapped groups of a CSV or Parquet file, read in this process."""
         cols = self.cfg.columns
         if fmt == "csv":
             records = log_readers.read_csv(path)
@@ -556,7 +594,12 @@ class _Ingestion:
                     required[c] = "any"
             optional = [c for c in [cols.reference, cols.group, cols.split, *cols.metadata] if c]
             records = log_readers.read_parquet(path, required, optional, self.cfg.batch_rows)
-        return map_records(self.mapper, records, split, self.cfg.raw_bytes_kept, carry_raw=True)
+        while True:
+            group = islice(records, 5000)
+            mapped = map_records(self.mapper, group, split, str(path), self.schema, self.cfg.raw_bytes_kept, carry_raw=True)
+            if not mapped.keys and not mapped.rejects:
+                return
+            yield mapped, None
 
     def ingest_file(self, path: Path, source: LogSource) -> tuple[int, int]:
         """Returns (rows read, rows quarantined) for this file."""
@@ -570,11 +613,10 @@ class _Ingestion:
             if fmt == "jsonl":
                 batches = self.jsonl_results(path, source.split)
             else:
-                batches = _batched(self.other_results(path, fmt, source.split))
-            for results, raw_of in batches:
-                for result in results:
-                    quarantined += self.take(file_id, file, result, raw_of)
-                read += len(results)
+                batches = self.other_results(path, fmt, source.split)
+            for mapped, raw_of in batches:
+                quarantined += self.take(file_id, file, mapped, raw_of)
+                read += len(mapped.keys) + len(mapped.rejects)
                 if read >= next_progress and self.progress:
                     self.progress(f"{path.name}: {read:,} rows read, {quarantined:,} quarantined")
                     next_progress += _PROGRESS_EVERY
