@@ -56,7 +56,7 @@ def write_config(work: Path, seed: int, args) -> Path:
     raw = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
     raw["data_dir"] = str(work / "data")
     raw["logs"]["sources"] = [{"path": str(work / "data" / "logs")}]
-    raw["golden"]["max_rows"] = {"train": 2400, "validation": 200, "test": args.examples}
+    raw["golden"]["max_rows"] = {"train": 2400, "validation": 200, "test": 160}  # fixed: the golden set is frozen
     raw["evaluation"] = {"batch_size": 16, "max_examples": args.examples, "device": "cpu",
                          "robustness": {"subset_size": args.robustness_subset, "seed": seed}}
     raw["profiling"] = {"warmup_runs": 2, "latency_prompts": 16, "latency_min_seconds": 2.0, "latency_new_tokens": 8,

@@ -8,7 +8,8 @@ import pytest
 from slm_assets.cli import main
 from slm_assets.core.registry import get_registry
 from slm_assets.testing import build_tiny_model
-from tests.evaluation.helpers import LABELS, register, write_test_golden
+from slm_assets.core.golden_store import write_golden
+from tests.evaluation.helpers import LABELS, golden_rows, register, write_test_golden
 
 # Tiny everywhere: a few examples, a 0.2 s latency window, batch sizes 1 and 2.
 SECTIONS = {
@@ -121,3 +122,14 @@ def test_tampered_golden_set_is_an_error(settings, tiny_model_dir, capsys, tmp_p
     test_file.write_bytes(test_file.read_bytes() + b"tampered")
     code, reason, _, _ = gate(settings, capsys, "tiny@v1", tmp_path)
     assert code == 2 and "golden" in reason, reason
+
+
+def test_failed_golden_check_is_an_error(make_settings, tiny_model_dir, capsys, tmp_path):
+    settings = make_settings(**SECTIONS)
+    test = golden_rows(12)
+    # Planted leak: golden_test's rows are in golden_train too.
+    write_golden(settings, {"train": test, "validation": golden_rows(4, offset=2000), "test": test}, "tests")
+    register(settings, tiny_model_dir, "tiny", "v1")
+    code, reason, result, _ = gate(settings, capsys, "tiny@v1", tmp_path)
+    assert code == 2 and reason.startswith("slm-bench gate: check failed: golden_test:"), reason
+    assert result["status"] == "error" and not (settings.comparisons_dir / "tiny@v1").exists()
