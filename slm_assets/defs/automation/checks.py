@@ -13,9 +13,9 @@ import json
 
 import dagster as dg
 
+from slm_assets.core.drift import DriftReport
 from slm_assets.core.nightly import check_and_archive, evaluation_dir
 from slm_assets.defs.automation.assets import drift_metadata, drift_path
-from slm_assets.core.drift import DriftReport
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
 
@@ -71,19 +71,18 @@ def answers_unchanged(context: dg.AssetCheckExecutionContext, slm: SlmSettings) 
         # Answers served from the prediction cache only prove the cache is intact.
         description += f" ({cached} answers came from the prediction cache)"
     context.log.info(description)
+    metadata = {
+        "compared": result.compared,
+        "changed": result.changed,
+        "changed_rate": result.changed_rate,
+        "only_previous": result.only_previous,
+        "only_current": result.only_current,
+        "previous": result.previous or "none",
+        "examples": dg.MetadataValue.json(result.examples),
+        "path": dg.MetadataValue.path(str(folder)),
+    }
+    if cached is not None:
+        metadata["cached_answers"] = cached
     return dg.AssetCheckResult(
-        passed=passed,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=description,
-        metadata={
-            "compared": result.compared,
-            "changed": result.changed,
-            "changed_rate": result.changed_rate,
-            "only_previous": result.only_previous,
-            "only_current": result.only_current,
-            "cached_answers": cached if cached is not None else -1,
-            "previous": result.previous or "none",
-            "examples": dg.MetadataValue.json(result.examples),
-            "path": dg.MetadataValue.path(str(folder)),
-        },
+        passed=passed, severity=dg.AssetCheckSeverity.WARN, description=description, metadata=metadata
     )
