@@ -1,26 +1,17 @@
-"""The one ``dg.Definitions`` of the project: every stage's defs plus shared resources."""
-
-import importlib
+"""The one ``dg.Definitions`` of the project: every stage's defs plus the shared resource."""
 
 import dagster as dg
 
+from slm_assets.defs.automation import definitions as automation
+from slm_assets.defs.comparison import definitions as comparison
+from slm_assets.defs.evaluation import definitions as evaluation
+from slm_assets.defs.golden import definitions as golden
+from slm_assets.defs.ingestion import definitions as ingestion
+from slm_assets.defs.models import definitions as models
+from slm_assets.defs.profiling import definitions as profiling
 from slm_assets.defs.resources import SlmSettings
 
-# Each stage folder exposes ``defs`` in its definitions.py; a stage not built yet is skipped.
-_STAGES = ("ingestion", "golden", "models", "evaluation", "profiling", "comparison", "automation")
+# Modules, not their Definitions objects, at module scope: Dagster refuses a module holding several.
+STAGES = (ingestion, golden, models, evaluation, profiling, comparison, automation)
 
-
-def _stage_defs() -> list[dg.Definitions]:
-    found = []
-    for stage in _STAGES:
-        try:
-            module = importlib.import_module(f"slm_assets.defs.{stage}.definitions")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"slm_assets.defs.{stage}.definitions":
-                raise
-            continue
-        found.append(module.defs)
-    return found
-
-
-defs = dg.Definitions.merge(*_stage_defs(), dg.Definitions(resources={"slm": SlmSettings()}))
+defs = dg.Definitions.merge(*(stage.defs for stage in STAGES), dg.Definitions(resources={"slm": SlmSettings()}))

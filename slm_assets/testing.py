@@ -63,8 +63,13 @@ def build_tiny_model(
     layers: int = 2,
     corpus: list[str] | None = None,
     chat_template: bool = True,
+    initializer_range: float = 0.02,
 ) -> Path:
-    """Write a tiny random-weight ``LlamaForCausalLM`` folder (safetensors) and return it."""
+    """Write a tiny random-weight ``LlamaForCausalLM`` folder (safetensors) and return it.
+
+    The default initialisation makes a model that answers almost nothing but newlines;
+    ``initializer_range`` around 0.25 gives sharper, prompt-dependent greedy answers.
+    """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -85,6 +90,7 @@ def build_tiny_model(
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=True,
+        initializer_range=initializer_range,
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)

@@ -1,0 +1,28 @@
+"""A whole tiny project on disk: config, frozen golden set, folder registry (for live-Dagster tests)."""
+
+from pathlib import Path
+
+import yaml
+
+from slm_assets.config import load_settings
+from tests.evaluation.helpers import LABELS, write_test_golden
+
+TINY_SECTIONS = {
+    "task": {"labels": LABELS, "max_new_tokens": 4, "stop": ["\n"]},
+    "evaluation": {"batch_size": 4, "device": "cpu", "robustness": {"subset_size": 4}},
+    "profiling": {
+        "warmup_runs": 1, "latency_prompts": 4, "latency_min_seconds": 0.0, "latency_new_tokens": 3,
+        "batch_sizes": [1, 2], "throughput_new_tokens": 3, "repeats": 2, "energy_window_seconds": 0.05,
+        "idle_seconds": 0.05, "bandwidth_test_mb": 8,
+    },
+    "comparison": {"bootstrap_samples": 200, "side_by_side_rounds": 1},
+}
+
+
+def build_tiny_project(root: Path) -> Path:
+    """Write ``root/config.yaml`` (data under ``root/data``) and freeze a small golden set; return the config path."""
+    root.mkdir(parents=True, exist_ok=True)
+    config = root / "config.yaml"
+    config.write_text(yaml.safe_dump({"data_dir": str(root / "data"), **TINY_SECTIONS}, sort_keys=False))
+    write_test_golden(load_settings(config))
+    return config
