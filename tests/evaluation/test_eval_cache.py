@@ -57,9 +57,9 @@ def _run_evaluation_in_subprocess(settings, version_key: str) -> subprocess.Pope
 def test_killed_run_resumes_and_matches_an_uninterrupted_run(make_settings, lively_model_dir):
     sections = eval_sections(batch_size=2)
     sections["evaluation"]["robustness"] = {"enabled": False}
-    sections["task"]["max_new_tokens"] = 6
+    sections["task"]["max_new_tokens"] = 4
     settings = make_settings("a.yaml", **sections)
-    write_test_golden(settings, test_rows=24)
+    write_test_golden(settings, test_rows=16)
     version = register(settings, lively_model_dir)
     cache = PredictionCache(settings.cache_dir / "predictions.sqlite")
 
@@ -71,18 +71,18 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(make_settings, live
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     done_before = cache.count()
-    assert 0 < done_before < 24
+    assert 0 < done_before < 16
     assert not (settings.evaluations_dir / version.key).exists() or not any((settings.evaluations_dir / version.key).rglob("metrics.json"))
 
     resumed = evaluate_model(settings, version, show_progress=False)
     assert resumed.metrics["cached_examples"] >= done_before
-    assert resumed.metrics["generated_examples"] == 24 - resumed.metrics["cached_examples"] < 24
+    assert resumed.metrics["generated_examples"] == 16 - resumed.metrics["cached_examples"] < 16
 
     # The same evaluation from scratch (a fresh cache) gives the same answers and numbers.
     fresh = make_settings("b.yaml", **{**sections, "data_dir": str(settings.data_dir.parent / "fresh")})
-    write_test_golden(fresh, test_rows=24)
+    write_test_golden(fresh, test_rows=16)
     uninterrupted = evaluate_model(fresh, register(fresh, lively_model_dir), show_progress=False)
-    assert uninterrupted.metrics["generated_examples"] == 24
+    assert uninterrupted.metrics["generated_examples"] == 16
     pd.testing.assert_frame_equal(resumed.predictions, uninterrupted.predictions)
     for name in ("accuracy", "macro_f1", "hallucination_rate", "invalid_rate", "per_stratum"):
         assert resumed.metrics[name] == uninterrupted.metrics[name]
