@@ -106,7 +106,14 @@ def decide(row: Row, threshold: Threshold | None, policy: str, alpha: float) -> 
         if ratio is None:
             row.status = "n/a"
             return row
-        worse = ratio < threshold.max_regression if higher else ratio > threshold.max_regression
+        limit = threshold.max_regression
+        beyond = (lambda x: x < limit) if higher else (lambda x: x > limit)
+        worse = beyond(ratio)
+        if row.ci:
+            # Per-round ratios of the interleaved run: "real" means every round agrees;
+            # non-inferiority fails as soon as any round crosses the bound.
+            best_round, worst_round = (row.ci[1], row.ci[0]) if higher else (row.ci[0], row.ci[1])
+            worse = worse and beyond(best_round) if policy == "significant_regression" else beyond(worst_round)
         better = ratio > 1 if higher else ratio < 1
         row.status = "regression" if worse else ("improvement" if better and row.ci and _ci_clear_of_one(row.ci, higher) else "pass")
         return row

@@ -251,3 +251,12 @@ def test_speed_from_side_by_side_pairs_rounds(make_settings, base_correct):
     assert rows["latency_p95_ms"]["ratio"] == pytest.approx(2.0) and rows["latency_p95_ms"]["status"] == "regression"
     assert rows["tokens_per_second"]["ratio"] == pytest.approx(0.5) and rows["tokens_per_second"]["note"] == "batch size 2"
     assert rows["peak_memory_mb"]["ratio"] == 1.0 and "weights size" in rows["peak_memory_mb"]["note"]
+
+
+def test_one_noisy_round_is_not_a_speed_regression(make_settings, base_correct):
+    # Round 1 is 1.6x slower, round 2 equal: the median 1.3x is over 1.25 but the rounds disagree.
+    sp = speed(latency=(10.0, 10.0), candidate_latency=(16.0, 10.0))
+    same = (artifacts("m@a", base_correct), artifacts("m@b", base_correct))
+    assert _status(compare(*same, sp, _settings(make_settings)))["latency_p95_ms"] == "pass"
+    strict = _settings(make_settings, policy="non_inferiority")
+    assert _status(compare(*same, sp, strict))["latency_p95_ms"] == "regression"
