@@ -7,6 +7,7 @@ the row's bytes (``None`` for Parquet, whose rows are re-serialised only when
 quarantined); ``values`` the row as a dict (``None`` when rejected); ``reject``
 ``(reason, field, detail)`` when the row cannot even be parsed.
 
+``.json`` and ``.ndjson`` files are read as JSON Lines too (one object per line).
 Blank lines (JSONL) and blank records (CSV) are layout, not rows: they are not
 counted. JSON Lines come in pieces (``jsonl_chunks``) that ``parse_jsonl_chunk`` turns into
 records, so large files can be parsed by several processes. A CSV or Parquet file

@@ -107,6 +107,11 @@ ROW_REASONS = (
 )
 FILE_REASONS = ("empty_file", "unreadable_file")
 REASONS = ROW_REASONS + FILE_REASONS
+
+# Rows are built as tuples in this order (fast); fail at import if the schema ever moves.
+_ROW_ORDER = [EXAMPLE_ID, INPUT, REFERENCE, TIMESTAMP, STRATUM, GROUP_ID, SPLIT, CONTENT_HASH, OCCURRENCES, SOURCE_FILE, SOURCE_LINE, METADATA]
+if LOG_SCHEMA.names != _ROW_ORDER:
+    raise ImportError(f"core/logs.py builds rows in the order {_ROW_ORDER}, but LOG_SCHEMA is {LOG_SCHEMA.names}")
 _PROGRESS_EVERY = 100_000
 CHUNK_BYTES = 4 << 20
 PARALLEL_MIN_BYTES = 64 << 20
@@ -341,7 +346,7 @@ class _Mapper:
             stratum = f"{self.strata[0]}={strata[0]}"
         else:
             stratum = "|".join(f"{c}={v}" for c, v in zip(self.strata, strata))
-        row = (example_id, text, reference, ts, stratum, group, split, content_hash, 1, file, line, metadata, *strata)
+        row = (example_id, text, reference, ts, stratum, group, split, content_hash, 1, file, line, metadata, *strata)  # _ROW_ORDER
         # 60 bits of the content hash as an int: a compact fingerprint for repeat detection.
         return identity, int(content_hash[:15], 16), reference, row
 
