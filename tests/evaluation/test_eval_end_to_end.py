@@ -47,3 +47,17 @@ def test_second_run_is_served_from_the_cache(setup):
     second = evaluate_model(settings, version, show_progress=False)
     assert second.metrics["cached_examples"] == 32 and second.metrics["generated_examples"] == 0
     pd.testing.assert_frame_equal(first.predictions, second.predictions)
+
+
+def test_cli_evaluate_prints_the_headline_numbers(setup, capsys):
+    from slm_assets.cli import main
+
+    settings, version = setup
+    rc = main(["--config", str(settings.config_path), "evaluate", version.key, "--no-robustness",
+               "--max-examples", "4", "--batch-size", "2"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "accuracy" in out and "n_examples                         4" in out
+    metrics = json.loads((settings.evaluations_dir / version.key / settings.golden.version / "metrics.json").read_text())
+    assert metrics["n_examples"] == 4 and metrics["robustness"]["families"] == {}
+    assert main(["--config", str(settings.config_path), "evaluate", "tiny@missing"]) == 2
