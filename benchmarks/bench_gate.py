@@ -64,7 +64,7 @@ def write_config(work: Path, seed: int, args) -> Path:
                         "energy_window_seconds": 1.0, "idle_seconds": 0.5, "bandwidth_test_mb": 64}
     raw["finetune"] = {"batch_size": 16, "learning_rate": args.lr, "max_length": 128, "eval_every": 50,
                        "validation_examples": 64, "patience": 4, "device": "cpu"}
-    raw["comparison"] = {"baseline": "production", "side_by_side_rounds": 2, "promote_on_pass": False}
+    raw["comparison"] = {"baseline": "production", "side_by_side_rounds": args.rounds, "promote_on_pass": False}
     path = work / f"config-seed{seed}.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     return path
@@ -127,6 +127,7 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="robustness seeds")
     parser.add_argument("--repeats", type=int, default=2, help="same-model gates per seed")
     parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=4, help="side-by-side A B rounds per gate")
     parser.add_argument("--train-steps", type=int, default=150)
     parser.add_argument("--weak-steps", type=int, default=10)
     parser.add_argument("--lr", type=float, default=3e-3)

@@ -57,6 +57,7 @@ def gate(settings, capsys, key, tmp_path, *extra):
     return code, reason, json.loads(out.read_text()), captured.out
 
 
+@pytest.mark.slow  # profiles three models, two side by side: minutes on busy CPUs
 def test_first_pass_then_regression(settings, tiny_model_dir, slow_model_dir, capsys, tmp_path, monkeypatch):
     registry = get_registry(settings)
     register(settings, tiny_model_dir, "tiny", "v1")
