@@ -9,8 +9,11 @@ export SLM_DATA_DIR ?= $(CURDIR)/data
 export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
+# Instance storage: sqlite (dagster.yaml) or postgres (deploy/dagster.postgres.yaml, DAGSTER_PG_* env).
+SLM_INSTANCE ?= sqlite
+INSTANCE_YAML := $(if $(filter postgres,$(SLM_INSTANCE)),deploy/dagster.postgres.yaml,dagster.yaml)
 
-.PHONY: install demo ui test test-fast bench clean-data
+.PHONY: install instance demo ui test test-fast bench clean-data
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,14 +27,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+# Copied every time, so switching SLM_INSTANCE takes effect.
+instance:
 	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	cp $(INSTANCE_YAML) $(DAGSTER_HOME)/dagster.yaml
 
-demo: install $(DAGSTER_HOME)/dagster.yaml
+demo: install instance
 	$(VENV)/bin/slm-bench demo
 
-ui: install $(DAGSTER_HOME)/dagster.yaml
+ui: install instance
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 test: install
