@@ -181,6 +181,8 @@ def finetune(
     model, tokenizer, device = loaded.model, loaded.tokenizer, loaded.device
     if model.dtype != torch.float32:
         model.float()  # AdamW on half-precision weights loses the small updates
+    if tokenizer.eos_token is None:
+        raise FinetuneError(f"{base_version.path}: the tokenizer has no EOS token to end answers with")
     task = effective_task(settings.task, base_version.card.prompt_template)
     labels = settings.task_labels()
     train, truncated = encode_examples(train_frame, tokenizer, task, labels, cfg.max_length, "train")
