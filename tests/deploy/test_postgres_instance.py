@@ -70,7 +70,7 @@ def test_sensor_and_runs_survive_a_restart_on_postgres(postgres, tmp_path, monke
     logs = ROOT / "test-artifacts" / "postgres"
     logs.mkdir(parents=True, exist_ok=True)
     with LiveDagster(env, logs / "dagster-1.log"):
-        wait_for(lambda: _succeeded(instance, "tiny@v1"), 420, "the sensor-triggered run of tiny@v1")
+        wait_for(lambda: _succeeded(instance, "tiny@v1"), 900, "the sensor-triggered run of tiny@v1")
     runs_before = {r.run_id for r in _runs(instance, "tiny@v1")}
     cursor_before = _sensor_state(instance).instigator_data.cursor
     ticks_before = len(_ticks(instance))
@@ -84,7 +84,7 @@ def test_sensor_and_runs_survive_a_restart_on_postgres(postgres, tmp_path, monke
         assert {r.run_id for r in _runs(fresh, "tiny@v1")} == runs_before
         assert _sensor_state(fresh).instigator_data.cursor == cursor_before
         registry.register(build_tiny_model(tmp_path / "m2", seed=1), "tiny", "v2", ModelCard(task=settings.task.name))
-        wait_for(lambda: _succeeded(fresh, "tiny@v2"), 420, "the sensor-triggered run of tiny@v2")
+        wait_for(lambda: _succeeded(fresh, "tiny@v2"), 900, "the sensor-triggered run of tiny@v2")
     assert len(_runs(fresh, "tiny@v2")) == 1
     assert len(_runs(fresh, "tiny@v1")) == len(runs_before) == 1
     assert sorted(fresh.get_dynamic_partitions("model_versions")) == ["tiny@v1", "tiny@v2"]

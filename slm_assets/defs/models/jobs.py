@@ -9,5 +9,9 @@ PER_VERSION_GROUPS = ("evaluation", "profiling", "comparison")
 evaluate_model_version_job = dg.define_asset_job(
     "evaluate_model_version",
     selection=dg.AssetSelection.groups(*PER_VERSION_GROUPS),
+    # The steps run one after another on one model; a subprocess per step would pay the
+    # torch/transformers import (and the model load) again for each of them.
+    executor_def=dg.in_process_executor,
+    tags={"slm/accelerator": "gpu"},  # matched by tag_concurrency_limits in deploy/*.yaml
     description="Evaluate, profile and compare one model version (partition NAME@VERSION).",
 )
