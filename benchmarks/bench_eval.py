@@ -44,6 +44,7 @@ from slm_assets.core.evaluation import evaluate_model, evaluation_rows  # noqa: 
 from slm_assets.core.generation import cut_at_stop, generate_batched  # noqa: E402
 from slm_assets.core.golden_store import GoldenSetError, load_split  # noqa: E402
 from slm_assets.core.loading import load_model  # noqa: E402
+from slm_assets.core.prediction_cache import open_cache  # noqa: E402
 from slm_assets.core.prompts import build_prompt, effective_task  # noqa: E402
 from slm_assets.core.registry import get_registry  # noqa: E402
 from slm_assets.core.robustness import ORIGINAL  # noqa: E402
@@ -132,41 +133,49 @@ def bare_batched(loaded, prompts, max_new_tokens, stop, batch_size):
     return texts, tokens
 
 
-def lm_eval_run(loaded, prompts, references, max_new_tokens, stop, batch_size):
-    """lm-evaluation-harness on a local JSONL task holding the same prompts; (texts, seconds, total seconds)."""
-    from lm_eval import simple_evaluate
-    from lm_eval.models.huggingface import HFLM
-    from lm_eval.tasks import TaskManager
+class LmEvalRunner:
+    """lm-evaluation-harness on a local JSONL task holding the same prompts, the same model object.
 
-    folder = Path(tempfile.mkdtemp(prefix="bench-eval-lm-"))
-    data = folder / "examples.jsonl"
-    data.write_text("".join(json.dumps({"prompt": p, "reference": r}) + "\n" for p, r in zip(prompts, references)))
-    task = {
-        "task": "slm_bench_eval", "dataset_path": "json", "dataset_kwargs": {"data_files": {"test": str(data)}},
-        "test_split": "test", "output_type": "generate_until", "doc_to_text": "{{prompt}}",
-        "doc_to_target": "{{reference}}", "target_delimiter": "",
-        "generation_kwargs": {"until": list(stop), "max_gen_toks": max_new_tokens, "do_sample": False},
-        "metric_list": [{"metric": "exact_match"}],
-    }
-    (folder / "slm_bench_eval.yaml").write_text(yaml.safe_dump(task, sort_keys=False))
-    lm = HFLM(pretrained=loaded.model, tokenizer=loaded.tokenizer, batch_size=batch_size,
-              max_length=4096, device=str(loaded.device))
-    generate_seconds = []
-    real = lm.generate_until
+    ``run()`` returns (texts, seconds inside ``generate_until``, seconds of the whole ``simple_evaluate``).
+    """
 
-    def timed_generate(requests, *a, **k):
-        out, seconds = timed(lambda: real(requests, *a, **k))
-        generate_seconds.append(seconds)
-        return out
+    def __init__(self, loaded, prompts, references, max_new_tokens, stop, batch_size):
+        from lm_eval.models.huggingface import HFLM
 
-    lm.generate_until = timed_generate
-    result, total = timed(lambda: simple_evaluate(
-        model=lm, tasks=["slm_bench_eval"], task_manager=TaskManager(include_path=str(folder)),
-        log_samples=True, batch_size=batch_size, apply_chat_template=False))
-    samples = sorted(result["samples"]["slm_bench_eval"], key=lambda s: s["doc_id"])
-    texts = [s["resps"][0][0] for s in samples]
-    shutil.rmtree(folder, ignore_errors=True)
-    return texts, sum(generate_seconds), total
+        self.folder = Path(tempfile.mkdtemp(prefix="bench-eval-lm-"))
+        data = self.folder / "examples.jsonl"
+        data.write_text("".join(json.dumps({"prompt": p, "reference": r}) + "\n" for p, r in zip(prompts, references)))
+        task = {
+            "task": "slm_bench_eval", "dataset_path": "json", "dataset_kwargs": {"data_files": {"test": str(data)}},
+            "test_split": "test", "output_type": "generate_until", "doc_to_text": "{{prompt}}",
+            "doc_to_target": "{{reference}}", "target_delimiter": "",
+            "generation_kwargs": {"until": list(stop), "max_gen_toks": max_new_tokens, "do_sample": False},
+            "metric_list": [{"metric": "exact_match"}],
+        }
+        (self.folder / "slm_bench_eval.yaml").write_text(yaml.safe_dump(task, sort_keys=False))
+        self.batch_size = batch_size
+        self.lm = HFLM(pretrained=loaded.model, tokenizer=loaded.tokenizer, batch_size=batch_size,
+                       max_length=4096, device=str(loaded.device))
+        self.generate_seconds: list[float] = []
+        real = self.lm.generate_until
+
+        def timed_generate(requests, *a, **k):
+            out, seconds = timed(lambda: real(requests, *a, **k))
+            self.generate_seconds.append(seconds)
+            return out
+
+        self.lm.generate_until = timed_generate
+
+    def run(self):
+        from lm_eval import simple_evaluate
+        from lm_eval.tasks import TaskManager
+
+        self.generate_seconds.clear()
+        result, total = timed(lambda: simple_evaluate(
+            model=self.lm, tasks=["slm_bench_eval"], task_manager=TaskManager(include_path=str(self.folder)),
+            log_samples=True, batch_size=self.batch_size, apply_chat_template=False))
+        samples = sorted(result["samples"]["slm_bench_eval"], key=lambda s: s["doc_id"])
+        return [s["resps"][0][0] for s in samples], sum(self.generate_seconds), total
 
 
 def agreement(a, b) -> float:
@@ -183,7 +192,11 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=RESULTS / "bench_eval_work")
     parser.add_argument("--skip-lm-eval", action="store_true")
     parser.add_argument("--agreement-sizes", default="1,8,32")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of ours/bare, best of each kept")
+    parser.add_argument("--threads", type=int, help="torch threads (1 is faster on an oversubscribed machine)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     settings = prepare_settings(args)
     version = get_registry(settings).get(BASE_REF)
@@ -206,32 +219,41 @@ def main() -> int:
         print(f"  {name:10} {seconds:7.1f} s  {n / seconds:6.2f} ex/s  {tokens / seconds:7.1f} tok/s", file=sys.stderr)
 
     def ours():
-        for suffix in ("", "-wal", "-shm"):
-            (settings.cache_dir / f"predictions.sqlite{suffix}").unlink(missing_ok=True)
-        from slm_assets.core import prediction_cache
-
-        prediction_cache._connections.clear()  # the file was deleted: reconnect
+        open_cache(settings).clear(version.digest)  # a cold run: every answer generated
         return timed(lambda: evaluate_model(settings, version, show_progress=False))
 
-    # A B B A order: drift on a shared machine cancels out in the best of two rounds.
-    result, end_to_end = ours()
-    (bare_texts, bare_tokens), bare_seconds = timed(lambda: bare_batched(loaded, prompts, new_tokens, stop, bs))
-    (bare_texts2, _), bare_seconds2 = timed(lambda: bare_batched(loaded, prompts, new_tokens, stop, bs))
-    result2, end_to_end2 = ours()
+    lm_eval = None if args.skip_lm_eval else LmEvalRunner(
+        loaded, prompts, rows["reference"].tolist(), new_tokens, stop, bs)
+    # Every runner once per round, the order rotating between rounds, best time of each kept:
+    # load on a shared machine drifts, and this way it hits every runner alike.
+    runs = {"ours": [], "bare": [], "lm-eval": []}
+    steps = {
+        "ours": ours,
+        "bare": lambda: timed(lambda: bare_batched(loaded, prompts, new_tokens, stop, bs)),
+        "lm-eval": lambda: lm_eval.run(),
+    }
+    names = [name for name in steps if name != "lm-eval" or lm_eval is not None]
+    for r in range(args.rounds):
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            runs[name].append(steps[name]())
+            print(f"  round {r + 1}: {name} done", file=sys.stderr)
+    result = runs["ours"][0][0]
     assert result.metrics["generated_examples"] == n
     ours_texts = result.predictions["raw_output"].tolist()
     ours_tokens = int(result.predictions["output_tokens"].sum())
-    generation = min(r.metrics["timings"]["generation_seconds"] for r in (result, result2))
-    record("ours", generation, ours_tokens, end_to_end_seconds=min(end_to_end, end_to_end2),
+    generation = min(r.metrics["timings"]["generation_seconds"] for r, _ in runs["ours"])
+    record("ours", generation, ours_tokens, end_to_end_seconds=min(s for _, s in runs["ours"]),
            accuracy=result.metrics["accuracy"])
-    record("bare", min(bare_seconds, bare_seconds2), bare_tokens)
+    (bare_texts, bare_tokens), _ = runs["bare"][0]
+    record("bare", min(s for _, s in runs["bare"]), bare_tokens)
     (naive_texts, naive_tokens), seconds = timed(lambda: naive_loop(loaded, prompts, new_tokens, stop))
     record("naive", seconds, naive_tokens)
     lm_texts = None
-    if not args.skip_lm_eval:
-        lm_texts, lm_seconds, lm_total = lm_eval_run(loaded, prompts, rows["reference"].tolist(), new_tokens, stop, bs)
-        record("lm-eval", lm_seconds, ours_tokens, simple_evaluate_seconds=lm_total,
-               note="tokens/s uses our output token count (same greedy outputs)")
+    if lm_eval is not None:
+        lm_texts = runs["lm-eval"][0][0]
+        record("lm-eval", min(g for _, g, _ in runs["lm-eval"]), ours_tokens,
+               simple_evaluate_seconds=min(t for _, _, t in runs["lm-eval"]),
+               note="generate_until time; tokens/s uses our output token count (same greedy outputs)")
 
     sizes = [int(s) for s in args.agreement_sizes.split(",")]
     by_size = {}
@@ -249,8 +271,7 @@ def main() -> int:
     output_agreement = {
         "ours_vs_bare": agreement(ours_texts, bare_texts),
         "ours_vs_naive": agreement(ours_texts, naive_texts),
-        "bare_round1_vs_round2": agreement(bare_texts, bare_texts2),
-        "ours_round1_vs_round2": agreement(ours_texts, result2.predictions["raw_output"].tolist()),
+        "ours_first_vs_last_round": agreement(ours_texts, runs["ours"][-1][0].predictions["raw_output"].tolist()),
     }
     if lm_texts is not None:
         output_agreement["ours_vs_lm_eval"] = agreement(ours_texts, [cut_at_stop(t, stop) for t in lm_texts])
@@ -268,7 +289,8 @@ def main() -> int:
         "examples": n, "batch_size": bs, "max_new_tokens": new_tokens, "device": loaded.device,
         "model": BASE_REF.key, "figures": figures, "ratios": ratios, "targets": targets,
         "batch_size_agreement": pairs, "output_agreement": output_agreement,
-        "torch_threads": torch.get_num_threads(), "config": str(settings.config_path),
+        "torch_threads": torch.get_num_threads(), "rounds": args.rounds,
+        "load_average": os.getloadavg(), "cpu_count": os.cpu_count(), "config": str(settings.config_path),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "bench_eval.json").write_text(json.dumps(payload, indent=2) + "\n")

@@ -118,6 +118,10 @@ class PredictionCache:
             raise
         return len(rows)
 
+    def clear(self, model_digest: str) -> int:
+        """Forget every answer of one model (benchmarks measure cold runs this way)."""
+        return self._conn.execute("DELETE FROM predictions WHERE model_digest = ?", (model_digest,)).rowcount
+
     def count(self, model_digest: str | None = None) -> int:
         if model_digest is None:
             return self._conn.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]

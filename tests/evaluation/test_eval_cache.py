@@ -86,3 +86,11 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(make_settings, live
     pd.testing.assert_frame_equal(resumed.predictions, uninterrupted.predictions)
     for name in ("accuracy", "macro_f1", "hallucination_rate", "invalid_rate", "per_stratum"):
         assert resumed.metrics[name] == uninterrupted.metrics[name]
+
+
+def test_clear_forgets_one_model_only(tmp_path):
+    cache = PredictionCache(tmp_path / "p.sqlite")
+    a, b = (CacheKey(d, "p", "s", "ex", "original") for d in ("model-a", "model-b"))
+    cache.put_many([(a, CachedPrediction("x", 1)), (b, CachedPrediction("y", 1))])
+    assert cache.clear("model-a") == 1
+    assert cache.get_many([a, b]) == {b: CachedPrediction("y", 1)}
