@@ -237,10 +237,13 @@ def verify_golden(settings: Settings, version: str | None = None) -> list[str]:
         manifest = load_manifest(settings, version)
     except GoldenSetError as exc:
         return [str(exc)]
-    problems = [p for split in SPLITS if (p := _check_file(manifest, split))]
+    problems = []
     for split in SPLITS:
+        if problem := _check_file(manifest, split):
+            problems.append(problem)  # a damaged file may not even parse: its row count is moot
+            continue
         path = manifest.path(split)
-        if path.is_file() and pq.ParquetFile(path).metadata.num_rows != manifest.rows.get(split):
+        if pq.ParquetFile(path).metadata.num_rows != manifest.rows.get(split):
             problems.append(f"{path}: row count differs from the manifest ({manifest.rows.get(split)})")
     expected = {MANIFEST, *(f"{s}.parquet" for s in SPLITS)}
     problems += [f"{manifest.directory / name}: unexpected file" for name in sorted(

@@ -99,6 +99,16 @@ def test_tampering_is_detected(make_settings):
         freeze_or_verify(settings, _build, "fp")
 
 
+def test_a_file_too_damaged_to_parse_is_named_not_a_crash(make_settings):
+    settings = make_settings()
+    manifest = write_golden(settings, _splits(), "fp")
+    path = manifest.path("train")
+    path.chmod(0o644)
+    path.write_bytes(path.read_bytes()[:40])  # truncated: not Parquet any more
+    problems = verify_golden(settings)
+    assert len(problems) == 1 and "train.parquet" in problems[0] and "does not match" in problems[0]
+
+
 def test_missing_file_and_missing_version_are_named(make_settings):
     settings = make_settings()
     with pytest.raises(GoldenSetError, match=r"golden set v1 not found.*manifest\.json"):
