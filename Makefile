@@ -13,7 +13,7 @@ export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 SLM_INSTANCE ?= sqlite
 INSTANCE_YAML := $(if $(filter postgres,$(SLM_INSTANCE)),deploy/dagster.postgres.yaml,dagster.yaml)
 
-.PHONY: install instance demo ui test test-fast bench clean-data
+.PHONY: install instance demo ui test test-fast bench clean-data browser
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,7 +38,12 @@ demo: install instance
 ui: install instance
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
-test: install
+# The browser test drives Debian's Chromium (never a downloaded one); installed here when missing and root.
+browser:
+	@test -x /usr/bin/chromium || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser
 	$(PY) -m pytest tests
 
 test-fast: install
