@@ -69,7 +69,7 @@ def test_evaluation_page_shows_the_partition_metadata(live_ui, page):
     page.goto(f"{live.url}/assets/model_evaluation?partition={quote(PARTITION)}")
     table = page.locator("table").filter(has_text="hallucination_rate")
     table.wait_for()
-    page.get_by_text(PARTITION, exact=True).first.wait_for()
+    page.get_by_text(PARTITION, exact=True).filter(visible=True).first.wait_for()
 
     # Key -> value of the top-level metadata rows (per_stratum nests a table of its own).
     rows = table.evaluate(
@@ -91,7 +91,7 @@ def test_evaluation_page_shows_the_partition_metadata(live_ui, page):
 def test_run_page_shows_the_sensor_run_succeeded(live_ui, page):
     live, _, run = live_ui
     page.goto(f"{live.url}/runs/{run['runId']}")
-    page.get_by_text("Success", exact=True).first.wait_for()
+    page.get_by_text("Success", exact=True).filter(visible=True).first.wait_for()
     page.screenshot(path=ARTIFACTS / "run.png")
 
 
@@ -101,5 +101,6 @@ def test_automation_page_lists_sensors_and_schedules(live_ui, page):
     assert "new_model_version_sensor" in names
     page.goto(f"{live.url}/automation")
     for name in names:
-        page.get_by_text(name, exact=True).first.wait_for()
+        # Visible only: truncated labels keep a hidden full-length copy for measuring.
+        page.get_by_text(name, exact=True).filter(visible=True).first.wait_for()
     page.screenshot(path=ARTIFACTS / "automation.png", full_page=True)
