@@ -118,11 +118,13 @@ def evaluate_model(
     progress: Callable[[str], None] | None = None,
     show_progress: bool = True,
     contamination=_NOT_CHECKED,
+    refresh_cache: bool = False,
 ) -> EvaluationResult:
     """Evaluate a registry ``ModelVersion`` on golden_test and write its artifacts.
 
     ``contamination``: a clean report (or None) from a contamination check the
     caller already ran; by default the check runs here and raises ``ContaminationError``.
+    ``refresh_cache``: generate every answer even when cached (the cache keeps its first answers).
     """
     say = progress or (lambda message: None)
     started = time.perf_counter()
@@ -158,7 +160,7 @@ def evaluate_model(
     ]
     cache = open_cache(settings)
     outputs: list[Generation | CachedPrediction | None] = [None] * len(rows)
-    cached = cache.get_many(keys)
+    cached = {} if refresh_cache else cache.get_many(keys)
     for i, key in enumerate(keys):
         outputs[i] = cached.get(key)
     missing = [i for i, out in enumerate(outputs) if out is None]

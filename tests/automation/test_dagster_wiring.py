@@ -16,7 +16,8 @@ from slm_assets.core.registry import ModelCard, get_registry
 from slm_assets.core.schema import LOG_SCHEMA
 from slm_assets.defs.automation.assets import production_drift
 from slm_assets.defs.automation.checks import answers_unchanged, golden_set_still_representative
-from slm_assets.defs.automation.schedules import REFRESH_CACHE_TAG, nightly_reevaluation
+from slm_assets.defs.automation.schedules import nightly_reevaluation
+from slm_assets.defs.tags import REFRESH_CACHE_TAG
 from slm_assets.defs.automation.sensors import run_failure_alert
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings

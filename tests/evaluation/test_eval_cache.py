@@ -94,3 +94,15 @@ def test_clear_forgets_one_model_only(tmp_path):
     cache.put_many([(a, CachedPrediction("x", 1)), (b, CachedPrediction("y", 1))])
     assert cache.clear("model-a") == 1
     assert cache.get_many([a, b]) == {b: CachedPrediction("y", 1)}
+
+
+def test_refresh_regenerates_every_answer(make_settings, lively_model_dir):
+    settings = make_settings(**eval_sections())
+    write_test_golden(settings, test_rows=6)
+    version = register(settings, lively_model_dir)
+    first = evaluate_model(settings, version, show_progress=False).metrics
+    assert first["generated_examples"] == first["n_prompts"]
+    assert evaluate_model(settings, version, show_progress=False).metrics["generated_examples"] == 0
+    refreshed = evaluate_model(settings, version, show_progress=False, refresh_cache=True).metrics
+    assert refreshed["generated_examples"] == refreshed["n_prompts"] and refreshed["cached_examples"] == 0
+    assert refreshed["accuracy"] == first["accuracy"]  # same frozen model, same answers

@@ -15,14 +15,12 @@ import dagster as dg
 
 from slm_assets.core.registry import RegistryError, get_registry
 from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.tags import REFRESH_CACHE_TAG
 
 EVALUATE_JOB = "evaluate_model_version"  # defined by the models stage
 PRODUCTION_ALIAS = "production"
 NIGHTLY_CRON = "0 2 * * *"
 INGEST_CRON = "0 1 * * *"
-# Evaluation may serve answers from its prediction cache; this tag asks it to regenerate them,
-# since the nightly run exists to notice when the same model answers differently.
-REFRESH_CACHE_TAG = "slm/refresh_prediction_cache"
 
 ingest_logs_job = dg.define_asset_job(
     "ingest_logs",

@@ -8,6 +8,7 @@ from slm_assets.core.registry import get_registry
 from slm_assets.defs.evaluation.checks import contamination_check_result, contamination_check_spec
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
 from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.tags import REFRESH_CACHE_TAG
 
 
 def stratum_table(per_stratum: dict[str, dict]) -> str:
@@ -67,5 +68,8 @@ def model_evaluation(context: dg.AssetExecutionContext, slm: SlmSettings):
     yield contamination_check_result(report)
     if report is not None and report.contaminated:
         raise ContaminationError(report.describe() + "; evaluation blocked")
-    result = evaluate_model(settings, version, progress=context.log.info, show_progress=False, contamination=report)
+    refresh = context.run.tags.get(REFRESH_CACHE_TAG) == "true"
+    result = evaluate_model(
+        settings, version, progress=context.log.info, show_progress=False, contamination=report, refresh_cache=refresh
+    )
     yield dg.MaterializeResult(metadata=evaluation_metadata(result))
