@@ -92,6 +92,7 @@ def test_run_page_shows_the_sensor_run_succeeded(live_ui, page):
     live, _, run = live_ui
     page.goto(f"{live.url}/runs/{run['runId']}")
     page.get_by_text("Success", exact=True).filter(visible=True).first.wait_for()
+    page.get_by_text(f"partition: {PARTITION}", exact=True).filter(visible=True).first.wait_for()
     page.screenshot(path=ARTIFACTS / "run.png")
 
 
