@@ -17,9 +17,20 @@ SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datas
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch):
-    # A developer's SLM_* variables must never leak into tests.
-    for var in ("SLM_CONFIG", "SLM_DATA_DIR", "SLM_REGISTRY_DIR"):
+    # A developer's SLM_* variables and the Makefile's DAGSTER_HOME must never leak into tests.
+    for var in ("SLM_CONFIG", "SLM_DATA_DIR", "SLM_REGISTRY_DIR", "DAGSTER_HOME"):
         monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_stale_dagster_state_storage():
+    # Dagster keeps the "current" defs-state storage in a context variable that an instance
+    # sets when entered; one left behind by an earlier test refers to a garbage-collected
+    # instance and breaks the next dg.materialize ("undefined DagsterInstance weakref").
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+
+    with set_defs_state_storage(None):
+        yield
 
 
 @pytest.fixture
