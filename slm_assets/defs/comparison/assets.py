@@ -7,6 +7,7 @@ from slm_assets.core.comparison_run import run_comparison
 from slm_assets.core.report import version_summary, write_leaderboard, write_report
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
 from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.tracking import track
 
 
 class ComparisonRunConfig(dg.Config):
@@ -16,6 +17,15 @@ class ComparisonRunConfig(dg.Config):
 
 def _numbers(values: dict) -> dict:
     return {k: dg.MetadataValue.float(float(v)) for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def _row_numbers(result: dict) -> dict:
+    """Overall rows' deltas, ratios and p-values (per-stratum keys would flood the UI's plots)."""
+    out = {}
+    for row in result["rows"]:
+        if "[" not in row["metric"]:
+            out.update({f"{row['metric']}_{k}": row.get(k) for k in ("delta", "ratio", "p_value")})
+    return out
 
 
 def comparison_metadata(result: dict, path) -> dict:
@@ -29,12 +39,7 @@ def comparison_metadata(result: dict, path) -> dict:
         "table": dg.MetadataValue.md(markdown_table(result)),
         "path": dg.MetadataValue.path(str(path)),
     }
-    # Overall rows only: per-stratum keys would flood the UI's metadata plots.
-    for row in result["rows"]:
-        if "[" in row["metric"]:
-            continue
-        meta.update(_numbers({f"{row['metric']}_delta": row.get("delta"), f"{row['metric']}_ratio": row.get("ratio"),
-                              f"{row['metric']}_p_value": row.get("p_value")}))
+    meta.update(_numbers(_row_numbers(result)))
     return meta
 
 
@@ -50,8 +55,10 @@ def comparison_metadata(result: dict, path) -> dict:
 def baseline_comparison(
     context: dg.AssetExecutionContext, config: ComparisonRunConfig, slm: SlmSettings
 ) -> dg.MaterializeResult:
-    run = run_comparison(slm.get(), context.partition_key, config.baseline, progress=context.log.info)
+    settings = slm.get()
+    run = run_comparison(settings, context.partition_key, config.baseline, progress=context.log.info)
     context.log.info(f"verdict {run.result['verdict']} against {run.result['baseline']}")
+    track(context, settings, "comparison", _row_numbers(run.result), [run.path])
     return dg.MaterializeResult(metadata=comparison_metadata(run.result, run.path))
 
 
@@ -68,6 +75,7 @@ def evaluation_report(context: dg.AssetExecutionContext, slm: SlmSettings) -> dg
     report = write_report(settings, context.partition_key)
     board = write_leaderboard(settings)
     context.log.info(f"report: {report}")
+    track(context, settings, "report", {}, [report, board])
     summary = version_summary(settings, context.partition_key) or {}
     return dg.MaterializeResult(metadata={
         **_numbers({k: v for k, v in summary.items() if k != "key"}),

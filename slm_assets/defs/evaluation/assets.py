@@ -9,6 +9,7 @@ from slm_assets.defs.evaluation.checks import contamination_check_result, contam
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
 from slm_assets.defs.resources import SlmSettings
 from slm_assets.defs.tags import REFRESH_CACHE_TAG
+from slm_assets.defs.tracking import track
 
 
 def stratum_table(per_stratum: dict[str, dict]) -> str:
@@ -72,4 +73,5 @@ def model_evaluation(context: dg.AssetExecutionContext, slm: SlmSettings):
     result = evaluate_model(
         settings, version, progress=context.log.info, show_progress=False, contamination=report, refresh_cache=refresh
     )
+    track(context, settings, "evaluation", result.metrics, [result.directory / "metrics.json"])
     yield dg.MaterializeResult(metadata=evaluation_metadata(result))

@@ -6,6 +6,7 @@ from slm_assets.core.profiling.scorecard import scorecard_markdown
 from slm_assets.core.profiling.version_profile import profile_version
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
 from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.tracking import track
 
 
 def _metadata(profile: dict, path) -> dict:
@@ -39,7 +40,9 @@ def _metadata(profile: dict, path) -> dict:
     "peak memory, energy per inference, roofline and environment; profiles/<name@version>/profile.json.",
 )
 def hardware_profile(context: dg.AssetExecutionContext, slm: SlmSettings) -> dg.MaterializeResult:
-    run = profile_version(slm.get(), context.partition_key, progress=context.log.info)
+    settings = slm.get()
+    run = profile_version(settings, context.partition_key, progress=context.log.info)
     if run.profile["noise"]["noisy"]:
         context.log.warning("noisy profile: " + "; ".join(run.profile["noise"]["reasons"]))
+    track(context, settings, "profile", run.profile, [run.path])
     return dg.MaterializeResult(metadata=_metadata(run.profile, run.path))
