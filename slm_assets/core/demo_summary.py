@@ -89,7 +89,8 @@ class DemoSummary:
     energy_method: str | None
 
     def render(self, stage_seconds: dict[str, float], cpu_seconds: dict[str, float]) -> str:
-        timing = "\n".join(f"  {name:<48} {secs:7.1f} s  (CPU {cpu_seconds.get(name, 0.0):7.1f} s)"
+        width = max(map(len, [*stage_seconds, "total"]))
+        timing = "\n".join(f"  {name:<{width}} {secs:7.1f} s  (CPU {cpu_seconds.get(name, 0.0):7.1f} s)"
                            for name, secs in stage_seconds.items())
         total, total_cpu = sum(stage_seconds.values()), sum(cpu_seconds.values())
         why = f" ({'; '.join(self.regressions)})" if self.regressions else ""
@@ -98,7 +99,7 @@ class DemoSummary:
             f"\n=== Demo summary: {self.candidate} vs {self.baseline} ===\n\n{self.table}\n{energy}\n"
             f"\nVerdict: {self.verdict.upper()}{why}\n"
             f"Report:      {self.report}\nLeaderboard: {self.leaderboard}\n"
-            f"\nStage times (wall, CPU of this process):\n{timing}\n  {'total':<48} {total:7.1f} s  (CPU {total_cpu:7.1f} s)\n"
+            f"\nStage times (wall, CPU of this process):\n{timing}\n  {'total':<{width}} {total:7.1f} s  (CPU {total_cpu:7.1f} s)\n"
             "\nRun `make ui` (Dagster on http://127.0.0.1:3000) to see the assets, checks and runs.\n"
         )
 
