@@ -11,15 +11,13 @@ from slm_assets.config import load_settings
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The Makefile exports SLM_DATA_DIR and DAGSTER_HOME for the demo, and a developer may have SLM_*
+# set: tests must never see them. Removed for the whole session (not per test), because
+# module- and session-scoped fixtures run before any function-scoped fixture could.
+for _var in ("SLM_CONFIG", "SLM_DATA_DIR", "SLM_REGISTRY_DIR", "DAGSTER_HOME"):
+    os.environ.pop(_var, None)
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
-
-
-@pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch):
-    # A developer's SLM_* variables and the Makefile's DAGSTER_HOME must never leak into tests.
-    for var in ("SLM_CONFIG", "SLM_DATA_DIR", "SLM_REGISTRY_DIR", "DAGSTER_HOME"):
-        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture(autouse=True)
