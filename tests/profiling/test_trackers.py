@@ -1,8 +1,8 @@
 """Each tracker on the tiny model (or on fakes where the hardware is the point)."""
 
+import mmap
 import time
 
-import numpy as np
 import psutil
 import pytest
 import torch
@@ -111,9 +111,14 @@ def test_dispersion_flags_noise():
 
 
 def _hold_memory(megabytes: int, seconds: float) -> None:
-    block = np.ones(megabytes * MB // 8)  # ones() touches every page
+    # A fresh anonymous mapping touched page by page: in a long test session malloc may
+    # serve a large array from pages that are already resident, and RSS would not move.
+    size = int(megabytes * MB)
+    block = mmap.mmap(-1, size)
+    for offset in range(0, size, mmap.PAGESIZE):
+        block[offset] = 1
     time.sleep(seconds)
-    del block
+    block.close()
 
 
 @pytest.mark.parametrize("hwm_reset", [True, False])
