@@ -32,6 +32,18 @@ def _no_stale_dagster_state_storage():
 
 
 @pytest.fixture
+def one_torch_thread():
+    """Opt-in (autouse in model-heavy folders): several test processes share 2 cores here, and
+    spinning intra-op threads make tiny models several times slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def make_settings(tmp_path):
     """``make_settings(logs={...}, golden={...})`` -> Settings with data_dir under tmp_path."""
 

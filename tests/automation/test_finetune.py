@@ -44,14 +44,8 @@ def golden_frame(n: int, offset: int) -> pd.DataFrame:
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    # Several test processes share 2 cores here; spinning OpenMP threads make tiny models 10x slower.
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_torch_thread):
     yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

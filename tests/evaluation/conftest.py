@@ -22,9 +22,5 @@ def lively_model_dir(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    # Two cores shared by many test processes: more threads only thrash.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_torch_thread):
     yield
-    torch.set_num_threads(before)

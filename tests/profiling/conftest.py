@@ -1,17 +1,12 @@
 import pytest
-import torch
 
 from slm_assets.config import ProfilingConfig
 from slm_assets.core.loading import load_model
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    # The shared 2-core test machines thrash with several intra-op threads per process.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_torch_thread):
     yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")
