@@ -173,6 +173,8 @@ class EvaluationConfig(_Strict):
     max_examples: int | None = Field(default=None, gt=0)
     """Evaluate a stratified subset of golden_test of this size (None: all)."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    share_prompt_prefix: bool = True
+    """Prefill the prompts' common head (instruction, label list) once per run; off: every batch prefills it."""
     robustness: RobustnessConfig = Field(default_factory=RobustnessConfig)
 
 

@@ -187,6 +187,7 @@ def evaluate_model(
         max_new_tokens=task.max_new_tokens,
         stop=task.stop,
         batch_size=settings.evaluation.batch_size,
+        share_prefix=settings.evaluation.share_prompt_prefix,
         on_batch=commit,
         progress=report,
         show_progress=show_progress,

@@ -1,13 +1,22 @@
-"""Batched greedy generation, the way lm-evaluation-harness does it.
+"""Batched greedy generation, the way lm-evaluation-harness does it, plus a shared-prefix KV cache.
 
 Prompts are sorted longest first (the first batch shows at once whether memory
 suffices, and rows of similar length waste little padding), left-padded,
-generated greedily under ``torch.inference_mode`` in batches, cut at the first
+decoded greedily under ``torch.inference_mode`` in batches, cut at the first
 stop sequence, then put back in their original order. A batch that raises is
 retried one example at a time, so one bad example is recorded with its error
 and the rest goes on.
+
+Task prompts share a long head (system prompt, instruction, the label list) and
+differ only in the input. That head is prefilled once per call and its key/value
+cache copied into every batch, so each batch prefills only its own inputs (the
+idea of vLLM's prefix caching). The decoding loop is our own rather than
+``generate``: it has to place the padding between the shared head and each input
+and give every row its own positions; it applies no logits processors, which is
+what greedy decoding means here.
 """
 
+import copy
 import re
 import string
 import time
@@ -16,7 +25,7 @@ from dataclasses import dataclass
 
 import torch
 from tqdm.auto import tqdm
-from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers import DynamicCache
 
 
 @dataclass(frozen=True)
@@ -27,37 +36,45 @@ class Generation:
     error: str | None = None
 
 
-class StopOnSequences(StoppingCriteria):
-    """Marks each row finished once its new tokens contain a stop string or EOS.
+@dataclass(frozen=True)
+class SharedPrefix:
+    """The token head every prompt of a call starts with, and its prefilled cache (None when empty)."""
 
-    Returning one flag per row lets ``generate`` stop extending finished rows and
-    halt when every row is done. ``finished_at`` keeps how many tokens each row
-    had produced when it finished.
-    """
+    length: int
+    cache: DynamicCache | None
 
-    def __init__(self, tokenizer, prompt_length: int, stop: Sequence[str], eos_ids: set[int]):
-        self.tokenizer = tokenizer
-        self.prompt_length = prompt_length
-        self.stop = [s for s in stop if s]
-        self.eos_ids = eos_ids
-        self.finished_at: dict[int, int] = {}
+    def cache_for(self, model, rows: int) -> DynamicCache:
+        if self.cache is None:
+            return DynamicCache(config=model.config)
+        cache = copy.deepcopy(self.cache)
+        cache.batch_repeat_interleave(rows)
+        return cache
 
-    def __call__(self, input_ids: torch.Tensor, scores, **kwargs) -> torch.Tensor:
-        new_tokens = input_ids.shape[1] - self.prompt_length
-        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-        last = input_ids[:, -1].tolist()
-        for row in range(input_ids.shape[0]):
-            if row in self.finished_at:
-                done[row] = True
-                continue
-            hit = last[row] in self.eos_ids
-            if not hit and self.stop:
-                tail = self.tokenizer.decode(input_ids[row, self.prompt_length :], skip_special_tokens=True)
-                hit = any(s in tail for s in self.stop)
-            if hit:
-                self.finished_at[row] = new_tokens
-                done[row] = True
-        return done
+
+NO_PREFIX = SharedPrefix(0, None)
+
+
+def shared_prefix_length(token_lists: Sequence[Sequence[int]]) -> int:
+    """Length of the common token head, leaving every prompt at least one token of its own
+    (the logits of a prompt's last token start its answer)."""
+    shortest = min(len(t) for t in token_lists)
+    first = token_lists[0]
+    length = 0
+    while length < shortest - 1 and all(t[length] == first[length] for t in token_lists):
+        length += 1
+    return length
+
+
+def prefill_prefix(loaded, tokens: Sequence[int]) -> SharedPrefix:
+    if not tokens:
+        return NO_PREFIX
+    model = loaded.model
+    cache = DynamicCache(config=model.config)
+    ids = torch.tensor([list(tokens)], dtype=torch.long, device=loaded.device)
+    with torch.inference_mode():
+        # The cache goes in by position: its keyword is `past_key_values` before transformers 5.24, `cache` after.
+        model(ids, torch.ones_like(ids), None, cache, use_cache=True, logits_to_keep=1)
+    return SharedPrefix(len(tokens), cache)
 
 
 def cut_at_stop(text: str, stop: Sequence[str]) -> str:
@@ -78,36 +95,57 @@ def _eos_ids(model, tokenizer) -> set[int]:
     return found
 
 
-def _generate_one_batch(loaded, token_lists: list[list[int]], max_new_tokens: int, stop: Sequence[str]) -> list[Generation]:
-    model, tokenizer = loaded.model, loaded.tokenizer
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    width = max(len(t) for t in token_lists)
-    input_ids = torch.full((len(token_lists), width), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(token_lists), width), dtype=torch.long)
-    for row, tokens in enumerate(token_lists):  # left padding: every prompt ends at the same column
-        input_ids[row, width - len(tokens) :] = torch.tensor(tokens, dtype=torch.long)
-        attention[row, width - len(tokens) :] = 1
+def _pad_id(tokenizer) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+
+def _generate_one_batch(
+    loaded, token_lists: list[list[int]], max_new_tokens: int, stop: Sequence[str], prefix: SharedPrefix = NO_PREFIX
+) -> list[Generation]:
+    """Greedy answers for one batch whose prompts all start with ``prefix``'s tokens.
+
+    Row layout: [shared head | left padding | own input]; the attention mask hides
+    the padding and positions count only real tokens, so each row sees exactly
+    what it would see alone.
+    """
+    model, tokenizer, device = loaded.model, loaded.tokenizer, loaded.device
+    rows, head = len(token_lists), prefix.length
+    pad_id = _pad_id(tokenizer)
+    width = max(len(t) - head for t in token_lists)
+    input_ids = torch.full((rows, width), pad_id, dtype=torch.long)
+    own = torch.zeros((rows, width), dtype=torch.long)
+    for row, tokens in enumerate(token_lists):
+        input_ids[row, width - (len(tokens) - head) :] = torch.tensor(tokens[head:], dtype=torch.long)
+        own[row, width - (len(tokens) - head) :] = 1
+    attention = torch.cat([torch.ones((rows, head), dtype=torch.long), own], dim=1).to(device)
+    positions = (head + own.cumsum(dim=1) - 1).clamp(min=0).to(device)
+    input_ids = input_ids.to(device)
+    cache = prefix.cache_for(model, rows)
     eos = _eos_ids(model, tokenizer)
-    criterion = StopOnSequences(tokenizer, width, stop, eos)
+    stops = [s for s in stop if s]
+    produced: list[list[int]] = [[] for _ in range(rows)]
+    finished = [False] * rows
     with torch.inference_mode():
-        out = model.generate(
-            input_ids=input_ids.to(loaded.device),
-            attention_mask=attention.to(loaded.device),
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            num_beams=1,
-            temperature=None,
-            top_p=None,
-            top_k=None,
-            pad_token_id=pad_id,
-            stopping_criteria=StoppingCriteriaList([criterion]),
-        )
-    results = []
-    for row in range(len(token_lists)):
-        produced = criterion.finished_at.get(row, out.shape[1] - width)
-        text = tokenizer.decode(out[row, width : width + produced], skip_special_tokens=True)
-        results.append(Generation(text=cut_at_stop(text, stop), output_tokens=produced))
-    return results
+        for step in range(max_new_tokens):
+            logits = model(input_ids, attention, positions, cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+            next_ids = logits.argmax(dim=-1).tolist()
+            for row in range(rows):
+                if finished[row]:
+                    next_ids[row] = pad_id
+                    continue
+                produced[row].append(next_ids[row])
+                finished[row] = next_ids[row] in eos or bool(
+                    stops and any(s in tokenizer.decode(produced[row], skip_special_tokens=True) for s in stops)
+                )
+            if all(finished) or step == max_new_tokens - 1:
+                break
+            input_ids = torch.tensor(next_ids, dtype=torch.long, device=device).unsqueeze(1)
+            attention = torch.cat([attention, attention.new_ones((rows, 1))], dim=1)
+            positions = positions[:, -1:] + 1
+    return [
+        Generation(text=cut_at_stop(tokenizer.decode(tokens, skip_special_tokens=True), stop), output_tokens=len(tokens))
+        for tokens in produced
+    ]
 
 
 def generate_batched(
@@ -117,12 +155,15 @@ def generate_batched(
     stop: Sequence[str],
     batch_size: int,
     add_special_tokens: bool = False,
+    share_prefix: bool = True,
     on_batch: Callable[[list[int], list[Generation]], None] | None = None,
     progress: Callable[[int, int, float], None] | None = None,
     show_progress: bool = True,
 ) -> list[Generation]:
     """Greedy outputs for ``prompts``, in their order.
 
+    ``share_prefix`` prefills the prompts' common token head once (see the module
+    docstring); off, every batch prefills whole prompts.
     ``on_batch(indices, generations)`` runs after each batch (indices into
     ``prompts``), e.g. to commit results to the prediction cache;
     ``progress(done, total, seconds)`` reports progress (e.g. to Dagster's log).
@@ -130,10 +171,16 @@ def generate_batched(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
     if not prompts:
         return []
     tokenizer = loaded.tokenizer
     encoded = tokenizer(list(prompts), add_special_tokens=add_special_tokens)["input_ids"]
+    if any(not tokens for tokens in encoded):
+        empty = next(i for i, tokens in enumerate(encoded) if not tokens)
+        raise ValueError(f"prompt {empty} encodes to no tokens: nothing to generate from")
+    prefix = prefill_prefix(loaded, encoded[0][: shared_prefix_length(encoded)]) if share_prefix else NO_PREFIX
     order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))  # stable: ties keep input order
     results: list[Generation | None] = [None] * len(prompts)
     started = time.perf_counter()
@@ -141,7 +188,7 @@ def generate_batched(
     try:
         for start in range(0, len(order), batch_size):
             indices = order[start : start + batch_size]
-            batch = _run_batch_or_each(loaded, [encoded[i] for i in indices], max_new_tokens, stop)
+            batch = _run_batch_or_each(loaded, [encoded[i] for i in indices], max_new_tokens, stop, prefix)
             for i, generation in zip(indices, batch, strict=True):
                 results[i] = generation
             if on_batch is not None:
@@ -154,16 +201,16 @@ def generate_batched(
     return results  # type: ignore[return-value]
 
 
-def _run_batch_or_each(loaded, token_lists, max_new_tokens, stop) -> list[Generation]:
+def _run_batch_or_each(loaded, token_lists, max_new_tokens, stop, prefix) -> list[Generation]:
     try:
-        return _generate_one_batch(loaded, token_lists, max_new_tokens, stop)
+        return _generate_one_batch(loaded, token_lists, max_new_tokens, stop, prefix)
     except Exception:  # noqa: BLE001 - the per-example retry below records the cause
-        return [_one_or_error(loaded, tokens, max_new_tokens, stop) for tokens in token_lists]
+        return [_one_or_error(loaded, tokens, max_new_tokens, stop, prefix) for tokens in token_lists]
 
 
-def _one_or_error(loaded, tokens, max_new_tokens, stop) -> Generation:
+def _one_or_error(loaded, tokens, max_new_tokens, stop, prefix) -> Generation:
     try:
-        return _generate_one_batch(loaded, [tokens], max_new_tokens, stop)[0]
+        return _generate_one_batch(loaded, [tokens], max_new_tokens, stop, prefix)[0]
     except Exception as exc:  # noqa: BLE001 - recorded on the example, the run goes on
         return Generation(text="", output_tokens=0, error=f"{type(exc).__name__}: {exc}")
 
