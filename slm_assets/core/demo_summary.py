@@ -24,6 +24,9 @@ FIGURES = (
     ("tokens/s (best batch)", "profile", "tokens_per_second", "{:.1f}"),
     ("energy/inference (J)", "profile", "energy_j_per_inference", "{:.3f}"),
 )
+# The profiles above were taken at different times; the gate judges speed on interleaved runs instead.
+SPEED_NOTE = ("Speed ratios (xN, candidate over baseline) come from the side-by-side A-B rounds,"
+              " not from the two profiles.")
 
 
 def _read_json(path: Path) -> dict | None:
@@ -96,7 +99,7 @@ class DemoSummary:
         why = f" ({'; '.join(self.regressions)})" if self.regressions else ""
         energy = f"\nEnergy per inference: method {self.energy_method!r} (see the report)." if self.energy_method else ""
         return (
-            f"\n=== Demo summary: {self.candidate} vs {self.baseline} ===\n\n{self.table}\n{energy}\n"
+            f"\n=== Demo summary: {self.candidate} vs {self.baseline} ===\n\n{self.table}\n{SPEED_NOTE}{energy}\n"
             f"\nVerdict: {self.verdict.upper()}{why}\n"
             f"Report:      {self.report}\nLeaderboard: {self.leaderboard}\n"
             f"\nStage times (wall, CPU of this process):\n{timing}\n  {'total':<{width}} {total:7.1f} s  (CPU {total_cpu:7.1f} s)\n"
