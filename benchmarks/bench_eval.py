@@ -19,7 +19,7 @@ one loaded model and the same prompts:
 Then the agreement of our predictions across batch sizes 1, 8 and 32.
 Targets: ours >= 0.9 x bare, >= 1.0 x lm-eval, >= 3 x naive; agreement >= 99 %.
 
-    HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 .venv/bin/python benchmarks/bench_eval.py --examples 96
+    HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 .venv/bin/python benchmarks/bench_eval.py --examples 300 --rounds 1
 
 Prints a table and writes ``benchmarks/results/bench_eval.json``.
 """
@@ -75,7 +75,7 @@ def prepare_settings(args):
     try:
         load_split(settings, "test")
     except GoldenSetError:
-        build_golden(settings, rows=max(args.examples * 8, 2000))
+        build_golden(settings, rows=max(args.examples * 60, 2000))  # 2,000 rows left 112 test rows
     if len(load_split(settings, "test")) < args.examples:
         sys.exit(f"golden_test of {settings.golden_dir} has fewer than {args.examples} rows")
     import_base_model(settings, progress=lambda m: print(m, file=sys.stderr))

@@ -3,6 +3,9 @@
 1. Overhead: the same batch-1 ``generate`` calls timed two ways, interleaved in one run
    (A B B A order so drift cancels): a bare ``perf_counter`` loop around ``model.generate``,
    and the profiler's path (``GenerationRunner`` + per-step ``StepClock``). Target: < 1 %.
+   The paired difference carries the machine's noise, so the instrumentation's own cost is
+   also timed alone (the ``StepClock`` in a ``LogitsProcessorList``, called as ``generate``
+   calls it once per token): a noise-free bound on what the profiler adds to each request.
 2. Repeatability: ``measure_latency`` run five times in a row; spread of P95 across runs.
 
 Model: the real SmolLM2-135M-Instruct (``--model-dir`` a converted folder, else the
@@ -22,12 +25,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from transformers import LogitsProcessorList
 
 from slm_assets.config import load_settings
 from slm_assets.core.loading import load_model
 from slm_assets.core.profiling.environment import fingerprint
 from slm_assets.core.profiling.latency import LatencyRounds, measure_latency
-from slm_assets.core.profiling.runner import GenerationRunner
+from slm_assets.core.profiling.runner import GenerationRunner, StepClock
 from slm_assets.core.prompts import build_prompt
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_profile.json"
@@ -72,7 +76,7 @@ def overhead(loaded, prompts: list[str], new_tokens: int, pairs: int) -> dict:
         start = time.perf_counter()
         with torch.inference_mode():
             loaded.model.generate(**encoded[i % len(encoded)], max_new_tokens=new_tokens,
-                                  min_new_tokens=new_tokens, do_sample=False)
+                                  min_new_tokens=new_tokens, do_sample=False, pad_token_id=runner.pad_id)
         sync()
         return (time.perf_counter() - start) * 1000
 
@@ -99,6 +103,23 @@ def overhead(loaded, prompts: list[str], new_tokens: int, pairs: int) -> dict:
         "overhead_median_paired": statistics.median(ratios) - 1,
         "overhead_ci95": [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))],
         "target": 0.01,
+    }
+
+
+def instrumentation_cost(loaded, new_tokens: int, bare_median_ms: float, calls: int = 20_000) -> dict:
+    """What the timed window gains per request from the profiler: one ``StepClock`` call per token."""
+    vocab = loaded.model.config.vocab_size
+    scores = torch.zeros((1, vocab), device=loaded.device)
+    ids = torch.zeros((1, 16), dtype=torch.long, device=loaded.device)
+    processors = LogitsProcessorList([StepClock()])
+    start = time.perf_counter_ns()
+    for _ in range(calls):
+        processors(ids, scores)
+    per_token_ns = (time.perf_counter_ns() - start) / calls
+    return {
+        "per_token_ns": per_token_ns,
+        "per_request_ms": per_token_ns * new_tokens / 1e6,
+        "share_of_bare_request": per_token_ns * new_tokens / (bare_median_ms * 1e6),
     }
 
 
@@ -144,6 +165,7 @@ def main() -> int:
     print(f"model: {which} on {loaded.device}, {torch.get_num_threads()} threads, {args.new_tokens} new tokens")
     print(f"overhead: {args.pairs} interleaved pairs ...", flush=True)
     over = overhead(loaded, prompts, args.new_tokens, args.pairs)
+    over["instrumentation"] = instrumentation_cost(loaded, args.new_tokens, over["bare_median_ms"])
     print(f"repeatability: {args.runs} runs of {args.seconds:g} s ...", flush=True)
     rep = repeatability(loaded, prompts, args.new_tokens, args.runs, args.seconds)
 
@@ -152,6 +174,8 @@ def main() -> int:
         ("profiler path, median ms", f"{over['profiler_median_ms']:.2f}"),
         ("profiler overhead (paired median)", f"{over['overhead_median_paired']:+.2%}"),
         ("overhead 95% bootstrap CI", f"[{over['overhead_ci95'][0]:+.2%}, {over['overhead_ci95'][1]:+.2%}]"),
+        ("instrumentation alone, per token", f"{over['instrumentation']['per_token_ns'] / 1000:.1f} us"),
+        ("instrumentation alone, share of a request", f"{over['instrumentation']['share_of_bare_request']:.4%}"),
         ("overhead target", "< 1 %"),
         (f"P95 over {rep['runs']} runs, ms", ", ".join(f"{x:.1f}" for x in rep["p95_ms"])),
         ("P95 spread (max-min)/median", f"{rep['p95_spread']:.1%}"),

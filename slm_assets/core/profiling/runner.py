@@ -37,8 +37,8 @@ class GenerationRunner:
         self.tokenizer = tokenizer
         self.device = torch.device(device)
         self.cuda = cuda
-        self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        if self._pad_id is None:
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        if self.pad_id is None:
             raise ValueError("tokenizer has neither a pad nor an eos token: cannot pad batches")
 
     def encode(self, prompts: list[str]) -> dict[str, torch.Tensor]:
@@ -60,7 +60,7 @@ class GenerationRunner:
                 max_new_tokens=new_tokens,
                 min_new_tokens=new_tokens,
                 do_sample=False,
-                pad_token_id=self._pad_id,
+                pad_token_id=self.pad_id,
                 logits_processor=LogitsProcessorList([clock]) if clock is not None else None,
             )
         rows, prompt_len = encoded["input_ids"].shape
