@@ -188,6 +188,7 @@ def evaluate_model(
         stop=task.stop,
         batch_size=settings.evaluation.batch_size,
         share_prefix=settings.evaluation.share_prompt_prefix,
+        groups=[rows["variant"].iloc[i] for i in missing],  # each robustness family has its own prompt head
         on_batch=commit,
         progress=report,
         show_progress=show_progress,

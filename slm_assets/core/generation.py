@@ -8,8 +8,8 @@ retried one example at a time, so one bad example is recorded with its error
 and the rest goes on.
 
 Task prompts share a long head (system prompt, instruction, the label list) and
-differ only in the input. That head is prefilled once per call and its key/value
-cache copied into every batch, so each batch prefills only its own inputs (the
+differ only in the input. That head is prefilled once per call (per group of
+prompts, see ``generate_batched``) and its key/value cache copied into every batch, so each batch prefills only its own inputs (the
 idea of vLLM's prefix caching). The decoding loop is our own rather than
 ``generate``: it has to place the padding between the shared head and each input
 and give every row its own positions; it applies no logits processors, which is
@@ -20,7 +20,7 @@ import copy
 import re
 import string
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -156,6 +156,7 @@ def generate_batched(
     batch_size: int,
     add_special_tokens: bool = False,
     share_prefix: bool = True,
+    groups: Sequence[Hashable] | None = None,
     on_batch: Callable[[list[int], list[Generation]], None] | None = None,
     progress: Callable[[int, int, float], None] | None = None,
     show_progress: bool = True,
@@ -163,7 +164,9 @@ def generate_batched(
     """Greedy outputs for ``prompts``, in their order.
 
     ``share_prefix`` prefills the prompts' common token head once (see the module
-    docstring); off, every batch prefills whole prompts.
+    docstring); off, every batch prefills whole prompts. ``groups`` (one key per prompt,
+    e.g. the robustness variant) batches each group apart with a head of its own: a
+    perturbed instruction would otherwise cut the head shared by all prompts to the chat header.
     ``on_batch(indices, generations)`` runs after each batch (indices into
     ``prompts``), e.g. to commit results to the prediction cache;
     ``progress(done, total, seconds)`` reports progress (e.g. to Dagster's log).
@@ -180,22 +183,30 @@ def generate_batched(
     if any(not tokens for tokens in encoded):
         empty = next(i for i, tokens in enumerate(encoded) if not tokens)
         raise ValueError(f"prompt {empty} encodes to no tokens: nothing to generate from")
-    prefix = prefill_prefix(loaded, encoded[0][: shared_prefix_length(encoded)]) if share_prefix else NO_PREFIX
-    order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))  # stable: ties keep input order
+    if groups is not None and len(groups) != len(prompts):
+        raise ValueError(f"groups has {len(groups)} keys for {len(prompts)} prompts")
+    members: dict[Hashable, list[int]] = {}
+    for i, key in enumerate(groups if groups is not None else [None] * len(prompts)):
+        members.setdefault(key, []).append(i)
     results: list[Generation | None] = [None] * len(prompts)
-    started = time.perf_counter()
+    done, started = 0, time.perf_counter()
     bar = tqdm(total=len(prompts), desc="generate", unit="ex", disable=not show_progress)
     try:
-        for start in range(0, len(order), batch_size):
-            indices = order[start : start + batch_size]
-            batch = _run_batch_or_each(loaded, [encoded[i] for i in indices], max_new_tokens, stop, prefix)
-            for i, generation in zip(indices, batch, strict=True):
-                results[i] = generation
-            if on_batch is not None:
-                on_batch(indices, batch)
-            bar.update(len(indices))
-            if progress is not None:
-                progress(min(start + batch_size, len(order)), len(order), time.perf_counter() - started)
+        for member in members.values():
+            head = shared_prefix_length([encoded[i] for i in member]) if share_prefix else 0
+            prefix = prefill_prefix(loaded, encoded[member[0]][:head])
+            order = sorted(member, key=lambda i: -len(encoded[i]))  # stable: ties keep input order
+            for start in range(0, len(order), batch_size):
+                indices = order[start : start + batch_size]
+                batch = _run_batch_or_each(loaded, [encoded[i] for i in indices], max_new_tokens, stop, prefix)
+                for i, generation in zip(indices, batch, strict=True):
+                    results[i] = generation
+                if on_batch is not None:
+                    on_batch(indices, batch)
+                done += len(indices)
+                bar.update(len(indices))
+                if progress is not None:
+                    progress(done, len(prompts), time.perf_counter() - started)
     finally:
         bar.close()
     return results  # type: ignore[return-value]

@@ -66,6 +66,24 @@ def test_prompts_with_a_long_common_head_share_it(loaded, prompts):
     assert shared == whole
 
 
+def test_each_group_gets_its_own_head(loaded, prompts, monkeypatch):
+    from slm_assets.core import generation
+
+    other = TaskConfig(instruction="Name the single best label for the message below.")
+    texts = golden_rows(10)["input"].tolist()
+    mixed = prompts[:5] + [build_prompt(loaded.tokenizer, other, LABELS, t) for t in texts[:5]]
+    groups = ["original"] * 5 + ["paraphrase"] * 5
+    heads = []
+    real_prefill = generation.prefill_prefix
+    monkeypatch.setattr(generation, "prefill_prefix", lambda ld, tokens: heads.append(len(tokens)) or real_prefill(ld, tokens))
+    grouped = generate_batched(loaded, mixed, 5, [], batch_size=4, groups=groups, show_progress=False)
+    shared_by_all = shared_prefix_length(loaded.tokenizer(mixed, add_special_tokens=False)["input_ids"])
+    assert len(heads) == 2 and min(heads) > shared_by_all, "each group shares more than the chat header"
+    assert grouped == generate_batched(loaded, mixed, 5, [], batch_size=4, share_prefix=False, show_progress=False)
+    with pytest.raises(ValueError, match="groups has 2 keys for 10 prompts"):
+        generate_batched(loaded, mixed, 5, [], batch_size=4, groups=["a", "b"], show_progress=False)
+
+
 def test_length_sorted_batches_match_batch_size_one(loaded, prompts):
     one = generate_batched(loaded, prompts, 6, [], batch_size=1, show_progress=False)
     four = generate_batched(loaded, prompts, 6, [], batch_size=4, show_progress=False)
