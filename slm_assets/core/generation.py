@@ -9,11 +9,11 @@ and the rest goes on.
 
 Task prompts share a long head (system prompt, instruction, the label list) and
 differ only in the input. That head is prefilled once per call (per group of
-prompts, see ``generate_batched``) and its key/value cache copied into every batch, so each batch prefills only its own inputs (the
-idea of vLLM's prefix caching). The decoding loop is our own rather than
-``generate``: it has to place the padding between the shared head and each input
-and give every row its own positions; it applies no logits processors, which is
-what greedy decoding means here.
+prompts, see ``generate_batched``) and its key/value cache copied into every
+batch, so each batch prefills only its own inputs (the idea of vLLM's prefix caching).
+The decoding loop is our own rather than ``generate``: it has to place the
+padding between the shared head and each input and give every row its own
+positions; it applies no logits processors, which is what greedy decoding means here.
 """
 
 import copy
@@ -72,7 +72,7 @@ def prefill_prefix(loaded, tokens: Sequence[int]) -> SharedPrefix:
     cache = DynamicCache(config=model.config)
     ids = torch.tensor([list(tokens)], dtype=torch.long, device=loaded.device)
     with torch.inference_mode():
-        # The cache goes in by position: its keyword is `past_key_values` before transformers 5.24, `cache` after.
+        # The cache goes in by position: transformers 5.x is renaming its keyword from `past_key_values` to `cache`.
         model(ids, torch.ones_like(ids), None, cache, use_cache=True, logits_to_keep=1)
     return SharedPrefix(len(tokens), cache)
 
@@ -143,7 +143,9 @@ def _generate_one_batch(
             attention = torch.cat([attention, attention.new_ones((rows, 1))], dim=1)
             positions = positions[:, -1:] + 1
     return [
-        Generation(text=cut_at_stop(tokenizer.decode(tokens, skip_special_tokens=True), stop), output_tokens=len(tokens))
+        Generation(
+            text=cut_at_stop(tokenizer.decode(tokens, skip_special_tokens=True), stop), output_tokens=len(tokens)
+        )
         for tokens in produced
     ]
 

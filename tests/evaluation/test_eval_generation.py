@@ -75,7 +75,8 @@ def test_each_group_gets_its_own_head(loaded, prompts, monkeypatch):
     groups = ["original"] * 5 + ["paraphrase"] * 5
     heads = []
     real_prefill = generation.prefill_prefix
-    monkeypatch.setattr(generation, "prefill_prefix", lambda ld, tokens: heads.append(len(tokens)) or real_prefill(ld, tokens))
+    monkeypatch.setattr(generation, "prefill_prefix",
+                        lambda ld, tokens: heads.append(len(tokens)) or real_prefill(ld, tokens))
     grouped = generate_batched(loaded, mixed, 5, [], batch_size=4, groups=groups, show_progress=False)
     shared_by_all = shared_prefix_length(loaded.tokenizer(mixed, add_special_tokens=False)["input_ids"])
     assert len(heads) == 2 and min(heads) > shared_by_all, "each group shares more than the chat header"
