@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from slm_assets.config import Settings, TaskConfig
 from slm_assets.core import golden_store
+from slm_assets.core.generation import pad_token_id
 from slm_assets.core.loading import load_model
 from slm_assets.core.prompts import build_prompt, effective_task
 from slm_assets.core.registry import ModelCard, ModelRef, get_registry
@@ -202,7 +203,7 @@ def finetune(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: (s + 1) / (warmup + 1) if s < warmup else max(0.0, (steps - s) / max(1, steps - warmup))
     )
-    pad_id = tokenizer.pad_token_id
+    pad_id = pad_token_id(tokenizer)  # EOS when the tokenizer has no pad token
     evaluate = (lambda: validation_loss(model, validation, cfg.batch_size, pad_id, device)) if validation else None
     initial = evaluate() if evaluate else float("nan")
     best_loss, best_step, best_state, stale = initial, 0, None, 0

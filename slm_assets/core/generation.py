@@ -95,7 +95,8 @@ def _eos_ids(model, tokenizer) -> set[int]:
     return found
 
 
-def _pad_id(tokenizer) -> int:
+def pad_token_id(tokenizer) -> int | None:
+    """The id batches are padded with: the pad token, else EOS (None when the tokenizer has neither)."""
     return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
 
@@ -110,7 +111,7 @@ def _generate_one_batch(
     """
     model, tokenizer, device = loaded.model, loaded.tokenizer, loaded.device
     rows, head = len(token_lists), prefix.length
-    pad_id = _pad_id(tokenizer)
+    pad_id = pad_token_id(tokenizer)
     width = max(len(t) - head for t in token_lists)
     input_ids = torch.full((rows, width), pad_id, dtype=torch.long)
     own = torch.zeros((rows, width), dtype=torch.long)

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
+from slm_assets.core.generation import pad_token_id
 from slm_assets.core.profiling.gpu import CudaOps
 
 
@@ -37,7 +38,7 @@ class GenerationRunner:
         self.tokenizer = tokenizer
         self.device = torch.device(device)
         self.cuda = cuda
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        self.pad_id = pad_token_id(tokenizer)
         if self.pad_id is None:
             raise ValueError("tokenizer has neither a pad nor an eos token: cannot pad batches")
 
