@@ -66,7 +66,7 @@ def write_config(workdir: Path) -> Path:
 
 def worker_ingest(config: Path) -> dict:
     from slm_assets.config import load_settings
-    from slm_assets.core.logs import ingest_logs
+    from slm_assets.core.ingestion.logs import ingest_logs
 
     settings = load_settings(config)
     start, cpu = time.perf_counter(), cpu_seconds()
@@ -93,7 +93,7 @@ def worker_leakage(config: Path) -> dict:
     import pyarrow.parquet as pq
 
     from slm_assets.config import load_settings
-    from slm_assets.core.leakage import near_duplicate_overlap, run_leakage_checks
+    from slm_assets.core.golden.leakage import near_duplicate_overlap, run_leakage_checks
 
     settings = load_settings(config)
     frame = pq.read_table(settings.ingested_dir / "production_logs.parquet").to_pandas()
@@ -142,7 +142,7 @@ def run_worker(kind: str, config: Path) -> dict:
 
 def reference_shingles(text: str, k: int) -> set[tuple[str, ...]]:
     """Shingles as near_duplicates defines them, written out plainly in Python."""
-    from slm_assets.core.near_duplicates import PUNCTUATION
+    from slm_assets.core.golden.near_duplicates import PUNCTUATION
 
     words = [w.strip(PUNCTUATION) for w in text.lower().split()]
     words = [w for w in words if w]
@@ -174,7 +174,7 @@ def brute_force_pairs(texts: list[str], k: int, threshold: float, chunk: int = 1
 
 
 def recall(texts: list[str], cfg) -> dict:
-    from slm_assets.core.near_duplicates import NearDuplicateIndex
+    from slm_assets.core.golden.near_duplicates import NearDuplicateIndex
 
     start = time.perf_counter()
     truth = brute_force_pairs(texts, cfg.shingle_size, cfg.threshold)
@@ -217,7 +217,7 @@ def main() -> int:
         return 0
 
     from slm_assets.config import load_settings
-    from slm_assets.core.synthetic import write_logs
+    from slm_assets.core.ingestion.synthetic import write_logs
 
     results: dict = {"sizes": [], "targets": {"ingest_1e6_seconds": 60, "ingest_peak_rss_mb": 2048,
                                               "leakage_1e6_seconds": 120, "recall": 0.95}}

@@ -42,16 +42,16 @@ import torch  # noqa: E402
 import yaml  # noqa: E402
 
 from slm_assets.config import DEFAULT_CONFIG, load_settings  # noqa: E402
-from slm_assets.core.base_model import BASE_REF, import_base_model  # noqa: E402
-from slm_assets.core.evaluation import evaluate_model, evaluation_rows  # noqa: E402
-from slm_assets.core.generation import cut_at_stop, generate_batched  # noqa: E402
-from slm_assets.core.golden_store import GoldenSetError, load_split  # noqa: E402
-from slm_assets.core.loading import load_model  # noqa: E402
-from slm_assets.core.prediction_cache import open_cache  # noqa: E402
-from slm_assets.core.prompts import build_prompt, effective_task  # noqa: E402
-from slm_assets.core.registry import get_registry  # noqa: E402
-from slm_assets.core.robustness import ORIGINAL  # noqa: E402
-from slm_assets.core.synthetic import write_logs  # noqa: E402
+from slm_assets.core.models.base_model import BASE_REF, import_base_model  # noqa: E402
+from slm_assets.core.evaluation.run import evaluate_model, evaluation_rows  # noqa: E402
+from slm_assets.core.inference.generation import cut_at_stop, generate_batched  # noqa: E402
+from slm_assets.core.golden.store import GoldenSetError, load_split  # noqa: E402
+from slm_assets.core.models.loading import load_model  # noqa: E402
+from slm_assets.core.evaluation.cache import open_cache  # noqa: E402
+from slm_assets.core.evaluation.prompts import build_prompt, effective_task  # noqa: E402
+from slm_assets.core.models.registry import get_registry  # noqa: E402
+from slm_assets.core.evaluation.robustness import ORIGINAL  # noqa: E402
+from slm_assets.core.ingestion.synthetic import write_logs  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

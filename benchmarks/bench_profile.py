@@ -28,11 +28,11 @@ import torch
 from transformers import LogitsProcessorList
 
 from slm_assets.config import load_settings
-from slm_assets.core.loading import load_model
+from slm_assets.core.models.loading import load_model
 from slm_assets.core.profiling.environment import fingerprint
 from slm_assets.core.profiling.latency import LatencyRounds, measure_latency
 from slm_assets.core.profiling.runner import GenerationRunner, StepClock
-from slm_assets.core.prompts import build_prompt
+from slm_assets.core.evaluation.prompts import build_prompt
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_profile.json"
 BASE_KEY = "smollm2-135m-instruct@base"
@@ -55,7 +55,7 @@ def resolve_model(args) -> tuple[object, str]:
         return load_model(build_tiny_model(Path(tempfile.mkdtemp()) / "tiny"), device=args.device), "tiny random Llama"
     if args.model_dir:
         return load_model(args.model_dir, device=args.device), str(args.model_dir)
-    from slm_assets.core.registry import RegistryError, get_registry
+    from slm_assets.core.models.registry import RegistryError, get_registry
 
     settings = load_settings(args.config)
     try:

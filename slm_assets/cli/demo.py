@@ -21,10 +21,10 @@ from pathlib import Path
 import dagster as dg
 
 from slm_assets.config import PROJECT_ROOT, Settings, load_settings
-from slm_assets.core.base_model import import_base_model
-from slm_assets.core.demo_summary import demo_summary
-from slm_assets.core.registry import ModelRef, ModelVersion, RegistryError, get_registry
-from slm_assets.core.synthetic import write_logs
+from slm_assets.core.models.base_model import import_base_model
+from slm_assets.core.reporting.demo_summary import demo_summary
+from slm_assets.core.models.registry import ModelRef, ModelVersion, RegistryError, get_registry
+from slm_assets.core.ingestion.synthetic import write_logs
 
 PASS, REGRESSION, ERROR = 0, 1, 2
 DATA_ASSETS = ("production_logs", "quarantined_logs", "golden_train", "golden_validation", "golden_test",
@@ -153,7 +153,7 @@ def run_version_job(settings: Settings, instance: dg.DagsterInstance, version: M
 
 def ensure_finetuned(settings: Settings, base: ModelVersion, steps: int) -> ModelVersion:
     """The reference fine-tune of ``base`` on the current golden train split; skipped when registered."""
-    from slm_assets.core.finetune import finetune
+    from slm_assets.core.models.finetune import finetune
 
     target = ModelRef(base.ref.name, f"ft-{settings.golden.version}-{steps}")
     registry = get_registry(settings)

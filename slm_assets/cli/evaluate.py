@@ -5,11 +5,11 @@ import json
 import sys
 
 from slm_assets.config import load_settings
-from slm_assets.core.contamination import ContaminationError
-from slm_assets.core.evaluation import evaluate_model
-from slm_assets.core.golden_store import GoldenSetError
-from slm_assets.core.loading import ModelLoadError
-from slm_assets.core.registry import RegistryError, get_registry
+from slm_assets.core.evaluation.contamination import ContaminationError
+from slm_assets.core.evaluation.run import evaluate_model
+from slm_assets.core.golden.store import GoldenSetError
+from slm_assets.core.models.loading import ModelLoadError
+from slm_assets.core.models.registry import RegistryError, get_registry
 
 _SHOWN = ("n_examples", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "macro_f1", "token_f1",
           "hallucination_rate", "invalid_rate", "error_rate", "robustness_worst_family",

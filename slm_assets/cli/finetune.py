@@ -26,11 +26,11 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from slm_assets.core.finetune import FinetuneError, finetune
-    from slm_assets.core.golden_store import GoldenSetError
+    from slm_assets.core.models.finetune import FinetuneError, finetune
+    from slm_assets.core.golden.store import GoldenSetError
     from slm_assets.core.io import atomic_write_json
-    from slm_assets.core.loading import ModelLoadError
-    from slm_assets.core.registry import ModelRef, RegistryError, get_registry
+    from slm_assets.core.models.loading import ModelLoadError
+    from slm_assets.core.models.registry import ModelRef, RegistryError, get_registry
 
     settings = load_settings(args.config)
     if args.steps is not None and args.steps < 1:

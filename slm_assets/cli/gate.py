@@ -16,11 +16,11 @@ from pathlib import Path
 import dagster as dg
 
 from slm_assets.config import Settings, load_settings
-from slm_assets.core.comparison import markdown_table
-from slm_assets.core.comparison_run import comparison_path, evaluation_is_current
+from slm_assets.core.comparison.compare import markdown_table
+from slm_assets.core.comparison.run import comparison_path, evaluation_is_current
 from slm_assets.core.io import atomic_write_json
 from slm_assets.core.profiling.version_profile import profile_path
-from slm_assets.core.registry import ModelRef, ModelVersion, RegistryError, get_registry
+from slm_assets.core.models.registry import ModelRef, ModelVersion, RegistryError, get_registry
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
 

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from slm_assets.config import load_settings
-from slm_assets.core.synthetic import write_logs
+from slm_assets.core.ingestion.synthetic import write_logs
 
 DEFAULT_FILE = "support_logs.jsonl"
 

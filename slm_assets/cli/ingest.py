@@ -3,7 +3,7 @@
 import sys
 
 from slm_assets.config import load_settings
-from slm_assets.core.logs import IngestError, ingest_logs
+from slm_assets.core.ingestion.logs import IngestError, ingest_logs
 
 
 def register(subparsers) -> None:

@@ -4,8 +4,8 @@ import argparse
 import sys
 
 from slm_assets.config import load_settings
-from slm_assets.core.loading import ModelLoadError
-from slm_assets.core.registry import ModelCard, RegistryError, get_registry, read_card
+from slm_assets.core.models.loading import ModelLoadError
+from slm_assets.core.models.registry import ModelCard, RegistryError, get_registry, read_card
 
 
 def register(subparsers) -> None:

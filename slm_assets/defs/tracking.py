@@ -6,8 +6,8 @@ from typing import Any
 import dagster as dg
 
 from slm_assets.config import Settings
-from slm_assets.core.registry import get_registry
-from slm_assets.core.tracking import log_run
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.reporting.tracking import log_run
 
 # What a measurement depends on: a change to any of these sections is a different experiment.
 _CONFIG_SECTIONS = ("golden", "task", "evaluation", "profiling", "comparison")

@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from slm_assets.config import AlertsConfig
-from slm_assets.core.alerts import RunFailureAlert, post_webhook, send_alert
+from slm_assets.core.automation.alerts import RunFailureAlert, post_webhook, send_alert
 
 ALERT = RunFailureAlert(
     job="evaluate_model_version",

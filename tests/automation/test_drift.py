@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from slm_assets.core.drift import (
+from slm_assets.core.golden.drift import (
     DriftThresholds,
     categorical_psi,
     compute_drift,

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from slm_assets.cli import main as cli_main
-from slm_assets.core import golden_store
-from slm_assets.core.finetune import IGNORE_INDEX, FinetuneError, encode_examples, finetune
-from slm_assets.core.registry import ModelCard, get_registry
+from slm_assets.core.golden import store as golden_store
+from slm_assets.core.models.finetune import IGNORE_INDEX, FinetuneError, encode_examples, finetune
+from slm_assets.core.models.registry import ModelCard, get_registry
 from slm_assets.core.schema import LOG_SCHEMA
 
 LABELS = ["refund", "login", "order"]
@@ -92,8 +92,8 @@ def test_finetune_never_reads_test_and_registers_a_carded_version(setup, monkeyp
 
 
 def test_answer_only_labels_and_left_truncation_keep_the_instruction(setup):
-    from slm_assets.core.loading import load_model
-    from slm_assets.core.prompts import build_prompt
+    from slm_assets.core.models.loading import load_model
+    from slm_assets.core.evaluation.prompts import build_prompt
 
     settings = setup
     loaded = load_model(get_registry(settings).get("tiny@base"), device="cpu")
@@ -113,7 +113,7 @@ def test_answer_only_labels_and_left_truncation_keep_the_instruction(setup):
 
 
 def test_unlabelled_golden_row_is_named(setup):
-    from slm_assets.core.loading import load_model
+    from slm_assets.core.models.loading import load_model
 
     frame = golden_frame(3, 0)
     frame.loc[1, "reference"] = None
@@ -136,7 +136,7 @@ def test_cli_finetunes_then_reuses_the_version(setup, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_finetune_real_smollm2_a_few_steps(make_settings):
-    from slm_assets.core.base_model import BASE_REF, import_base_model
+    from slm_assets.core.models.base_model import BASE_REF, import_base_model
 
     settings = make_settings(
         task={"labels": LABELS},

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from slm_assets.core.nightly import (
+from slm_assets.core.automation.nightly import (
     HISTORY_KEEP,
     archive_predictions,
     check_and_archive,

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from slm_assets.core.comparison import ComparisonError, compare, encode_labels, macro_f1, markdown_table
+from slm_assets.core.comparison.compare import ComparisonError, compare, encode_labels, macro_f1, markdown_table
 
 from .synthetic import artifacts, speed
 
@@ -241,7 +241,7 @@ def _side_by_side_result(p95s, seconds, size_mb, gpu=None):
 
 
 def test_speed_from_side_by_side_pairs_rounds(make_settings, base_correct):
-    from slm_assets.core.comparison import speed_from_side_by_side
+    from slm_assets.core.comparison.compare import speed_from_side_by_side
 
     sp = speed_from_side_by_side(_side_by_side_result([10, 12], [1.0, 2.0], 100), _side_by_side_result([20, 24], [2.0, 4.0], 100))
     assert sp["baseline"] == {"latency_p95_ms": [10, 12], "tokens_per_second": [32.0, 16.0], "peak_memory_mb": [100]}

@@ -6,9 +6,9 @@ import os
 import pytest
 
 from slm_assets.cli import main
-from slm_assets.core.registry import get_registry
+from slm_assets.core.models.registry import get_registry
 from slm_assets.testing import build_tiny_model
-from slm_assets.core.golden_store import write_golden
+from slm_assets.core.golden.store import write_golden
 from tests.evaluation.helpers import LABELS, golden_rows, register, write_test_golden
 
 # Tiny everywhere: a few examples, a 0.2 s latency window, batch sizes 1 and 2.

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from slm_assets.core.comparison import compare, load_evaluation
+from slm_assets.core.comparison.compare import compare, load_evaluation
 from slm_assets.core.io import atomic_write_json
-from slm_assets.core.report import pareto_front, write_leaderboard, write_report
+from slm_assets.core.reporting.report import pareto_front, write_leaderboard, write_report
 
 from .synthetic import artifacts, fake_profile, write_artifacts
 

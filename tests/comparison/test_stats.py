@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from slm_assets.core import stats
+from slm_assets.core.comparison import stats
 
 
 def test_mcnemar_exact_matches_binomial_by_hand():

@@ -8,9 +8,9 @@ import yaml
 
 from slm_assets.cli import main
 from slm_assets.config import DEFAULT_CONFIG, PROJECT_ROOT
-from slm_assets.core import base_model
-from slm_assets.core.comparison_run import comparison_path
-from slm_assets.core.registry import ModelRef, get_registry
+from slm_assets.core.models import base_model
+from slm_assets.core.comparison.run import comparison_path
+from slm_assets.core.models.registry import ModelRef, get_registry
 from slm_assets.defs.partitions import model_versions
 
 # The default config (same columns, labels, strategy), shrunk so the whole loop takes seconds.

@@ -1,6 +1,6 @@
 """The demo summary table: figures per version, the comparison's decision, gaps shown as n/a."""
 
-from slm_assets.core.demo_summary import figures_table
+from slm_assets.core.reporting.demo_summary import figures_table
 
 
 def test_table_shows_figures_decisions_and_gaps():

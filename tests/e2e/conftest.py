@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from slm_assets.config import load_settings
-from slm_assets.core.registry import ModelCard, get_registry
+from slm_assets.core.models.registry import ModelCard, get_registry
 from slm_assets.testing import build_tiny_model
 from tests.support.dagster_live import ROOT, LiveDagster, wait_for
 from tests.support.tiny_project import build_tiny_project

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from slm_assets.core.golden_store import write_golden
+from slm_assets.core.golden.store import write_golden
 from slm_assets.core.normalize import normalize_text
-from slm_assets.core.registry import ModelCard, get_registry
+from slm_assets.core.models.registry import ModelCard, get_registry
 from slm_assets.core.schema import LOG_SCHEMA
 
 LABELS = ["refund", "login", "delivery"]

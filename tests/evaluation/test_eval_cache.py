@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from slm_assets.core.evaluation import evaluate_model
-from slm_assets.core.prediction_cache import CachedPrediction, CacheKey, PredictionCache
+from slm_assets.core.evaluation.run import evaluate_model
+from slm_assets.core.evaluation.cache import CachedPrediction, CacheKey, PredictionCache
 from tests.evaluation.helpers import eval_sections, register, write_test_golden
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +32,7 @@ def test_hit_and_miss_by_every_key_part(tmp_path):
 def test_two_processes_write_the_same_file(tmp_path):
     path = tmp_path / "p.sqlite"
     code = (
-        "import sys; from slm_assets.core.prediction_cache import *\n"
+        "import sys; from slm_assets.core.evaluation.cache import *\n"
         "c = PredictionCache(sys.argv[1])\n"
         "for i in range(40):\n"
         "    c.put_many([(CacheKey('d', 'p', 's', f'{sys.argv[2]}-{i}', 'original'), CachedPrediction('x', 1))])\n"
@@ -45,8 +45,8 @@ def test_two_processes_write_the_same_file(tmp_path):
 def _run_evaluation_in_subprocess(settings, version_key: str) -> subprocess.Popen:
     code = (
         "import sys; from slm_assets.config import load_settings\n"
-        "from slm_assets.core.evaluation import evaluate_model\n"
-        "from slm_assets.core.registry import get_registry\n"
+        "from slm_assets.core.evaluation.run import evaluate_model\n"
+        "from slm_assets.core.models.registry import get_registry\n"
         "s = load_settings(sys.argv[1])\n"
         "evaluate_model(s, get_registry(s).get(sys.argv[2]), show_progress=False)\n"
     )

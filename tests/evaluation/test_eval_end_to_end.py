@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from slm_assets.core.evaluation import evaluate_model
+from slm_assets.core.evaluation.run import evaluate_model
 from tests.evaluation.helpers import LABELS, eval_sections, register, write_test_golden
 
 

@@ -5,15 +5,15 @@ import pytest
 import torch
 
 from slm_assets.config import TaskConfig
-from slm_assets.core.generation import (
+from slm_assets.core.inference.generation import (
     clean_output,
     cut_at_stop,
     generate_batched,
     match_label,
     shared_prefix_length,
 )
-from slm_assets.core.loading import load_model
-from slm_assets.core.prompts import build_prompt
+from slm_assets.core.models.loading import load_model
+from slm_assets.core.evaluation.prompts import build_prompt
 from tests.evaluation.helpers import LABELS, golden_rows
 
 
@@ -67,7 +67,7 @@ def test_prompts_with_a_long_common_head_share_it(loaded, prompts):
 
 
 def test_each_group_gets_its_own_head(loaded, prompts, monkeypatch):
-    from slm_assets.core import generation
+    from slm_assets.core.inference import generation
 
     other = TaskConfig(instruction="Name the single best label for the message below.")
     texts = golden_rows(10)["input"].tolist()

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from slm_assets.core.metrics import (
+from slm_assets.core.evaluation.metrics import (
     is_grounded,
     macro_f1,
     per_stratum,

@@ -4,8 +4,8 @@ import pytest
 from transformers import AutoTokenizer
 
 from slm_assets.config import TaskConfig
-from slm_assets.core.prompts import build_prompt, effective_task
-from slm_assets.core.robustness import FAMILIES, PromptParts, perturb, stratified_subset, variant_rng
+from slm_assets.core.evaluation.prompts import build_prompt, effective_task
+from slm_assets.core.evaluation.robustness import FAMILIES, PromptParts, perturb, stratified_subset, variant_rng
 from tests.evaluation.helpers import LABELS, golden_rows
 
 TEXT = "My card was charged twice for order 1234, please refund me."

@@ -4,8 +4,8 @@ import hashlib
 
 import pytest
 
-from slm_assets.core.evaluation import evaluate_model
-from slm_assets.core.golden_store import write_golden
+from slm_assets.core.evaluation.run import evaluate_model
+from slm_assets.core.golden.store import write_golden
 from tests.evaluation.helpers import golden_rows
 
 pytestmark = pytest.mark.slow
@@ -20,8 +20,8 @@ REQUESTS = [
 
 
 def test_smollm2_evaluates_a_few_examples(make_settings):
-    from slm_assets.core.base_model import BASE_REF, find_gguf, import_base_model
-    from slm_assets.core.registry import RegistryError
+    from slm_assets.core.models.base_model import BASE_REF, find_gguf, import_base_model
+    from slm_assets.core.models.registry import RegistryError
 
     try:
         find_gguf()

@@ -5,9 +5,9 @@ import json
 import pandas as pd
 import pytest
 
-from slm_assets.core.contamination import ContaminationError, check_contamination
-from slm_assets.core.evaluation import evaluate_model
-from slm_assets.core.registry import TrainingDataRef
+from slm_assets.core.evaluation.contamination import ContaminationError, check_contamination
+from slm_assets.core.evaluation.run import evaluate_model
+from slm_assets.core.models.registry import TrainingDataRef
 from tests.evaluation.helpers import eval_sections, golden_rows, register, write_test_golden
 
 

@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 from golden_frames import synthetic_logs
 
-from slm_assets.core.golden_store import write_golden
+from slm_assets.core.golden.store import write_golden
 from slm_assets.defs.golden.assets import golden_splits
 from slm_assets.defs.golden.checks import golden_checks
 from slm_assets.defs.resources import SlmSettings

@@ -6,10 +6,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from slm_assets.config import PROJECT_ROOT, load_settings
-from slm_assets.core.golden_store import freeze_or_verify, load_split, verify_golden
-from slm_assets.core.leakage import run_leakage_checks
-from slm_assets.core.logs import ingest_logs
-from slm_assets.core.splits import SplitError, build_splits
+from slm_assets.core.golden.store import freeze_or_verify, load_split, verify_golden
+from slm_assets.core.golden.leakage import run_leakage_checks
+from slm_assets.core.ingestion.logs import ingest_logs
+from slm_assets.core.golden.splits import SplitError, build_splits
 from tests.conftest import SHARED_DATASETS, shared_dataset
 
 CONFIGS = {

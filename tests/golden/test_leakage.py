@@ -7,8 +7,8 @@ import pytest
 from golden_frames import day, synthetic_logs
 
 from slm_assets.config import NearDuplicateConfig
-from slm_assets.core import leakage
-from slm_assets.core.golden_store import write_golden
+from slm_assets.core.golden import leakage
+from slm_assets.core.golden.store import write_golden
 
 ND = NearDuplicateConfig(threshold=0.8, num_perm=128, shingle_size=3)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from slm_assets.config import NearDuplicateConfig
-from slm_assets.core.near_duplicates import (
+from slm_assets.core.golden.near_duplicates import (
     NearDuplicateIndex,
     cluster_near_duplicates,
     cross_duplicates,

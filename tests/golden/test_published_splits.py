@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 from tests.conftest import SHARED_DATASETS, shared_dataset
 
 from slm_assets.config import PROJECT_ROOT, load_settings
-from slm_assets.core.leakage import exact_overlap, near_duplicate_overlap, stratum_coverage, temporal_order
-from slm_assets.core.logs import ingest_logs
-from slm_assets.core.splits import build_splits
+from slm_assets.core.golden.leakage import exact_overlap, near_duplicate_overlap, stratum_coverage, temporal_order
+from slm_assets.core.ingestion.logs import ingest_logs
+from slm_assets.core.golden.splits import build_splits
 
 
 def published_splits(config: str, tmp_path, monkeypatch):

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from golden_frames import day, log_frame, synthetic_logs
-from slm_assets.core.splits import SplitError, assign_units, build_splits
+from slm_assets.core.golden.splits import SplitError, assign_units, build_splits
 
 
 def _no_clusters(frame):
@@ -225,7 +225,7 @@ def test_links_merging_most_rows_into_one_unit_are_refused(make_settings):
 
 
 def test_predefined_without_carving_skips_near_duplicate_clustering(make_settings, monkeypatch):
-    import slm_assets.core.splits as splits_module
+    import slm_assets.core.golden.splits as splits_module
 
     monkeypatch.setattr(splits_module, "near_duplicate_clusters", lambda *a, **k: pytest.fail("clustered"))
     frame = synthetic_logs(20)

@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from golden_frames import synthetic_logs
-from slm_assets.core.golden_store import (
+from slm_assets.core.golden.store import (
     GoldenSetError,
     freeze_or_verify,
     load_manifest,

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from golden_frames import synthetic_logs
 
-from slm_assets.core.validation import validate_splits
+from slm_assets.core.golden.validation import validate_splits
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from slm_assets.core.logs import ingest_logs
+from slm_assets.core.ingestion.logs import ingest_logs
 
 COLUMNS = {"input": "text", "reference": "intent", "timestamp": "ts", "id": "id"}
 

@@ -5,7 +5,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from slm_assets.config import DEFAULT_CONFIG
-from slm_assets.core.synthetic import write_logs
+from slm_assets.core.ingestion.synthetic import write_logs
 from slm_assets.defs.ingestion.assets import ingest_production_logs
 from slm_assets.defs.resources import SlmSettings
 

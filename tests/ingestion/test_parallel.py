@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from slm_assets.core import logs
-from slm_assets.core.synthetic import write_logs
+from slm_assets.core.ingestion import logs
+from slm_assets.core.ingestion.synthetic import write_logs
 
 from .helpers import run
 
@@ -37,7 +37,7 @@ def test_parallel_and_in_process_ingestion_agree(make_settings, tmp_path, monkey
 
 @pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
 def test_chunks_never_split_a_line(tmp_path, chunk):
-    from slm_assets.core.log_readers import jsonl_chunks, parse_jsonl_chunk
+    from slm_assets.core.ingestion.readers import jsonl_chunks, parse_jsonl_chunk
 
     path = tmp_path / "x.jsonl"
     lines = [json.dumps({"i": i, "t": "x" * (i * 7 % 50)}) for i in range(200)]

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from slm_assets.core.logs import IngestError
+from slm_assets.core.ingestion.logs import IngestError
 
 from .helpers import COLUMNS, ingest, line
 

@@ -5,7 +5,7 @@ import tracemalloc
 from collections import Counter
 
 from slm_assets.config import load_settings
-from slm_assets.core.synthetic import INTENTS, generate_lines, write_logs
+from slm_assets.core.ingestion.synthetic import INTENTS, generate_lines, write_logs
 
 FIELDS = ["request_id", "timestamp", "customer_id", "channel", "product", "difficulty", "language", "text", "intent"]
 

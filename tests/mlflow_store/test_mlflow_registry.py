@@ -2,7 +2,7 @@
 
 import pytest
 
-from slm_assets.core.registry import ModelCard, RegistryError, content_digest, get_registry
+from slm_assets.core.models.registry import ModelCard, RegistryError, content_digest, get_registry
 from slm_assets.testing import build_tiny_model
 
 

@@ -1,6 +1,6 @@
 import mlflow
 
-from slm_assets.core.tracking import flatten_metrics, log_run
+from slm_assets.core.reporting.tracking import flatten_metrics, log_run
 
 
 def test_flatten_metrics_keeps_numbers_only():

@@ -6,9 +6,9 @@ import json
 import pytest
 
 from slm_assets.cli import main
-from slm_assets.core import base_model
-from slm_assets.core.base_model import BASE_REF, BaseModelError, find_gguf, import_base_model
-from slm_assets.core.registry import FolderRegistry, ModelCard, get_registry
+from slm_assets.core.models import base_model
+from slm_assets.core.models.base_model import BASE_REF, BaseModelError, find_gguf, import_base_model
+from slm_assets.core.models.registry import FolderRegistry, ModelCard, get_registry
 
 
 def test_register_command(make_settings, tiny_model_dir, tmp_path, capsys):
@@ -76,7 +76,7 @@ def test_import_is_a_noop_when_present_and_aliases_once(make_settings, tiny_mode
 def test_real_smollm2_import_loads_from_safetensors_and_generates(make_settings):
     import torch
 
-    from slm_assets.core.loading import load_model
+    from slm_assets.core.models.loading import load_model
 
     settings = make_settings()
     result = import_base_model(settings, progress=lambda m: None)

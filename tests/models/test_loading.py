@@ -6,7 +6,7 @@ import shutil
 import pytest
 import torch
 
-from slm_assets.core.loading import ModelLoadError, load_model, validate_model_dir
+from slm_assets.core.models.loading import ModelLoadError, load_model, validate_model_dir
 
 
 @pytest.fixture

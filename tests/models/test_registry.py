@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
-from slm_assets.core.loading import ModelLoadError, load_model
-from slm_assets.core.registry import (
+from slm_assets.core.models.loading import ModelLoadError, load_model
+from slm_assets.core.models.registry import (
     FolderRegistry,
     ModelCard,
     ModelRef,

@@ -1,7 +1,7 @@
 import pytest
 
 from slm_assets.config import ProfilingConfig
-from slm_assets.core.loading import load_model
+from slm_assets.core.models.loading import load_model
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from slm_assets.cli import main
-from slm_assets.core.golden_store import write_golden
-from slm_assets.core.registry import FolderRegistry, ModelCard
+from slm_assets.core.golden.store import write_golden
+from slm_assets.core.models.registry import FolderRegistry, ModelCard
 from slm_assets.core.schema import LOG_SCHEMA, SPLITS
 from slm_assets.defs.profiling.assets import hardware_profile
 from slm_assets.defs.resources import SlmSettings

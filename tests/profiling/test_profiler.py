@@ -5,7 +5,7 @@ import json
 import pytest
 
 from slm_assets.config import SloConfig
-from slm_assets.core.loading import load_model
+from slm_assets.core.models.loading import load_model
 from slm_assets.core.profiling.gpu import GpuLayer
 from slm_assets.core.profiling.profiler import profile_model, profile_side_by_side
 from slm_assets.core.profiling.scorecard import build_scorecard, scorecard_markdown

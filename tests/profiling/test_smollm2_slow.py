@@ -2,7 +2,7 @@
 
 import pytest
 
-from slm_assets.core.base_model import BASE_REF, BaseModelError, find_gguf, import_base_model
+from slm_assets.core.models.base_model import BASE_REF, BaseModelError, find_gguf, import_base_model
 from slm_assets.core.profiling.version_profile import profile_version
 
 

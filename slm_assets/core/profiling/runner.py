@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
-from slm_assets.core.generation import pad_token_id
+from slm_assets.core.inference.generation import pad_token_id
 from slm_assets.core.profiling.gpu import CudaOps
 
 

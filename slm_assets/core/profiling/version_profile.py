@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slm_assets.config import Settings
-from slm_assets.core.golden_store import load_split
+from slm_assets.core.golden.store import load_split
 from slm_assets.core.io import atomic_write_json
-from slm_assets.core.loading import load_model
+from slm_assets.core.models.loading import load_model
 from slm_assets.core.profiling.profiler import AUTO, profile_model
 from slm_assets.core.profiling.scorecard import build_scorecard
-from slm_assets.core.prompts import build_prompt, effective_task
-from slm_assets.core.registry import ModelRef, get_registry
+from slm_assets.core.evaluation.prompts import build_prompt, effective_task
+from slm_assets.core.models.registry import ModelRef, get_registry
 from slm_assets.core.schema import CONTENT_HASH, INPUT
 
 PROFILE_FILE = "profile.json"

@@ -7,8 +7,8 @@ Writes ``<data_dir>/drift/production_drift.json`` (the numbers the
 import dagster as dg
 
 from slm_assets.config import Settings
-from slm_assets.core import golden_store
-from slm_assets.core.drift import DriftReport, DriftThresholds, compute_drift, read_recent_logs
+from slm_assets.core.golden import store as golden_store
+from slm_assets.core.golden.drift import DriftReport, DriftThresholds, compute_drift, read_recent_logs
 from slm_assets.core.io import atomic_write_json
 from slm_assets.defs.resources import SlmSettings
 

@@ -13,8 +13,8 @@ import json
 
 import dagster as dg
 
-from slm_assets.core.drift import DriftReport
-from slm_assets.core.nightly import check_and_archive, evaluation_dir
+from slm_assets.core.golden.drift import DriftReport
+from slm_assets.core.automation.nightly import check_and_archive, evaluation_dir
 from slm_assets.defs.automation.assets import drift_metadata, drift_path
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings

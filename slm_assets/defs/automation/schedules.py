@@ -13,7 +13,7 @@ in the UI (Automation tab) or with ``dagster schedule start``.
 
 import dagster as dg
 
-from slm_assets.core.registry import RegistryError, get_registry
+from slm_assets.core.models.registry import RegistryError, get_registry
 from slm_assets.defs.resources import SlmSettings
 from slm_assets.defs.tags import REFRESH_CACHE_TAG
 

@@ -7,7 +7,7 @@ The webhook URL comes from the environment variable named by
 
 import dagster as dg
 
-from slm_assets.core.alerts import RunFailureAlert, send_alert
+from slm_assets.core.automation.alerts import RunFailureAlert, send_alert
 from slm_assets.defs.resources import SlmSettings
 
 

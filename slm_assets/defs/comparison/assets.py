@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from slm_assets.core.comparison import markdown_table
-from slm_assets.core.comparison_run import run_comparison
-from slm_assets.core.report import version_summary, write_leaderboard, write_report
+from slm_assets.core.comparison.compare import markdown_table
+from slm_assets.core.comparison.run import run_comparison
+from slm_assets.core.reporting.report import version_summary, write_leaderboard, write_report
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
 from slm_assets.defs.resources import SlmSettings
 from slm_assets.defs.tracking import track

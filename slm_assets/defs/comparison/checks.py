@@ -4,9 +4,9 @@ import json
 
 import dagster as dg
 
-from slm_assets.core.comparison import promote_if_passed
-from slm_assets.core.comparison_run import comparison_path
-from slm_assets.core.registry import get_registry
+from slm_assets.core.comparison.compare import promote_if_passed
+from slm_assets.core.comparison.run import comparison_path
+from slm_assets.core.models.registry import get_registry
 from slm_assets.defs.resources import SlmSettings
 
 

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from slm_assets.core.contamination import ContaminationError, check_contamination
-from slm_assets.core.evaluation import EvaluationResult, evaluate_model
-from slm_assets.core.registry import get_registry
+from slm_assets.core.evaluation.contamination import ContaminationError, check_contamination
+from slm_assets.core.evaluation.run import EvaluationResult, evaluate_model
+from slm_assets.core.models.registry import get_registry
 from slm_assets.defs.evaluation.checks import contamination_check_result, contamination_check_spec
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
 from slm_assets.defs.resources import SlmSettings

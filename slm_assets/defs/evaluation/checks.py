@@ -7,7 +7,7 @@ the UI with its counts and example pairs.
 
 import dagster as dg
 
-from slm_assets.core.contamination import ContaminationReport
+from slm_assets.core.evaluation.contamination import ContaminationReport
 
 CONTAMINATION_CHECK = "training_data_not_in_golden_test"
 

@@ -9,9 +9,9 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from slm_assets.config import Settings
-from slm_assets.core.golden_store import Manifest, file_sha256, freeze_or_verify
+from slm_assets.core.golden.store import Manifest, file_sha256, freeze_or_verify
 from slm_assets.core.schema import SPLITS
-from slm_assets.core.splits import build_splits
+from slm_assets.core.golden.splits import build_splits
 from slm_assets.defs.resources import SlmSettings
 
 PRODUCTION_LOGS = "production_logs.parquet"

@@ -12,10 +12,10 @@ from collections.abc import Iterable
 
 import dagster as dg
 
-from slm_assets.core.golden_store import GoldenSetError, load_split
-from slm_assets.core.leakage import CheckOutcome, golden_unchanged, run_leakage_checks
+from slm_assets.core.golden.store import GoldenSetError, load_split
+from slm_assets.core.golden.leakage import CheckOutcome, golden_unchanged, run_leakage_checks
 from slm_assets.core.schema import SPLITS
-from slm_assets.core.validation import validate_splits
+from slm_assets.core.golden.validation import validate_splits
 from slm_assets.defs.resources import SlmSettings
 
 SPLIT_ASSETS = {split: dg.AssetKey(f"golden_{split}") for split in SPLITS}

@@ -6,7 +6,7 @@ every row read lands in exactly one of them.
 
 import dagster as dg
 
-from slm_assets.core.logs import ROW_REASONS, IngestReport, ingest_logs
+from slm_assets.core.ingestion.logs import ROW_REASONS, IngestReport, ingest_logs
 from slm_assets.defs.resources import SlmSettings
 
 PRODUCTION_LOGS = dg.AssetSpec(

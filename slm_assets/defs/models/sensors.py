@@ -12,7 +12,7 @@ import json
 
 import dagster as dg
 
-from slm_assets.core.registry import get_registry
+from slm_assets.core.models.registry import get_registry
 from slm_assets.defs.models.jobs import evaluate_model_version_job
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings

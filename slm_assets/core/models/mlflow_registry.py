@@ -27,8 +27,8 @@ from mlflow.entities.model_registry.model_version_status import ModelVersionStat
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from slm_assets.core.loading import validate_model_dir
-from slm_assets.core.registry import (
+from slm_assets.core.models.loading import validate_model_dir
+from slm_assets.core.models.registry import (
     ModelCard,
     ModelRef,
     ModelVersion,
@@ -37,7 +37,7 @@ from slm_assets.core.registry import (
     content_digest,
     validate_name,
 )
-from slm_assets.core.tracking import ensure_experiment
+from slm_assets.core.reporting.tracking import ensure_experiment
 
 TAG_VERSION = "slm.version"
 TAG_DIGEST = "slm.digest"

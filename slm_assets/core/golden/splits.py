@@ -306,7 +306,7 @@ _STRATEGIES = {
 
 
 def near_duplicate_clusters(frame: pd.DataFrame, settings: Settings, progress=None) -> np.ndarray:
-    from slm_assets.core.near_duplicates import cluster_near_duplicates
+    from slm_assets.core.golden.near_duplicates import cluster_near_duplicates
 
     return np.asarray(cluster_near_duplicates(frame[INPUT], settings.golden.near_duplicate, progress))
 

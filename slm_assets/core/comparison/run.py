@@ -8,21 +8,21 @@ from pathlib import Path
 from typing import Any
 
 from slm_assets.config import Settings
-from slm_assets.core.comparison import (
+from slm_assets.core.comparison.compare import (
     compare,
     evaluation_dir,
     load_evaluation,
     resolve_baseline,
     speed_from_side_by_side,
 )
-from slm_assets.core.evaluation import evaluate_model
-from slm_assets.core.golden_store import load_split
+from slm_assets.core.evaluation.run import evaluate_model
+from slm_assets.core.golden.store import load_split
 from slm_assets.core.io import atomic_write_json
-from slm_assets.core.loading import load_model
+from slm_assets.core.models.loading import load_model
 from slm_assets.core.profiling.profiler import profile_side_by_side
 from slm_assets.core.profiling.version_profile import golden_inputs
-from slm_assets.core.prompts import build_prompt, effective_task
-from slm_assets.core.registry import ModelRef, ModelVersion, get_registry
+from slm_assets.core.evaluation.prompts import build_prompt, effective_task
+from slm_assets.core.models.registry import ModelRef, ModelVersion, get_registry
 from slm_assets.core.schema import EXAMPLE_ID, INPUT
 
 Progress = Callable[[str], None] | None

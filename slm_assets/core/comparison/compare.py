@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from slm_assets.config import Settings, Threshold
-from slm_assets.core import stats
+from slm_assets.core.comparison import stats
 
 ORIGINAL = "original"
 SPEED_METRICS = ("latency_p95_ms", "tokens_per_second", "peak_memory_mb")
@@ -497,7 +497,7 @@ def resolve_baseline(registry: Any, candidate: Any, spec: str) -> Any | None:
     ``spec``: ``NAME@VERSION`` (must be registered), ``previous`` (the version of the same
     name registered just before the candidate) or an alias of the candidate's name.
     """
-    from slm_assets.core.registry import ModelRef
+    from slm_assets.core.models.registry import ModelRef
 
     if "@" in spec:
         return registry.get(ModelRef.parse(spec)).ref
@@ -520,7 +520,7 @@ def promote_if_passed(registry: Any, result: dict[str, Any], settings: Settings,
 
     Returns the audit entry, or None when nothing moved.
     """
-    from slm_assets.core.registry import ModelRef
+    from slm_assets.core.models.registry import ModelRef
 
     if not settings.comparison.promote_on_pass or result["verdict"] == "regression":
         return None

@@ -16,8 +16,8 @@ import pyarrow.json as pjson
 import pyarrow.parquet as pq
 
 from slm_assets.config import Settings
-from slm_assets.core.golden_store import load_split
-from slm_assets.core.near_duplicates import cross_duplicates
+from slm_assets.core.golden.store import load_split
+from slm_assets.core.golden.near_duplicates import cross_duplicates
 from slm_assets.core.normalize import mask_pii, normalize_text, text_hash
 from slm_assets.core.schema import CONTENT_HASH, EXAMPLE_ID, INPUT
 

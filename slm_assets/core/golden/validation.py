@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from slm_assets.config import Settings
-from slm_assets.core.leakage import MAX_EXAMPLES, TEXT_CHARS, CheckOutcome
+from slm_assets.core.golden.leakage import MAX_EXAMPLES, TEXT_CHARS, CheckOutcome
 from slm_assets.core.schema import EXAMPLE_ID, INPUT, LOG_SCHEMA, REFERENCE, TIMESTAMP
 
 TIMESTAMP_FLOOR = pd.Timestamp("2000-01-01", tz="UTC")

@@ -64,7 +64,7 @@ import pyarrow.parquet as pq
 from json.encoder import encode_basestring_ascii as _encode_str  # the C escaper json.dumps uses
 
 from slm_assets.config import LogSource, Settings
-from slm_assets.core import log_readers
+from slm_assets.core.ingestion import readers as log_readers
 from slm_assets.core.io import atomic_write, atomic_write_json
 from slm_assets.core.normalize import mask_pii, normalize_text
 from slm_assets.core.schema import (

@@ -8,7 +8,7 @@ import random
 from collections.abc import Sequence
 
 from slm_assets.config import TaskConfig
-from slm_assets.core.robustness import ORIGINAL, PromptParts, perturb
+from slm_assets.core.evaluation.robustness import ORIGINAL, PromptParts, perturb
 
 
 def effective_task(task: TaskConfig, card_prompt_template: str | None) -> TaskConfig:

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from slm_assets.config import Settings
-from slm_assets.core.comparison import ORIGINAL, evaluation_dir
+from slm_assets.core.comparison.compare import ORIGINAL, evaluation_dir
 from slm_assets.core.io import atomic_write_text
 
 LEADERBOARD = "leaderboard.html"

@@ -25,11 +25,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from slm_assets.config import Settings, TaskConfig
-from slm_assets.core import golden_store
-from slm_assets.core.generation import pad_token_id
-from slm_assets.core.loading import load_model
-from slm_assets.core.prompts import build_prompt, effective_task
-from slm_assets.core.registry import ModelCard, ModelRef, get_registry
+from slm_assets.core.golden import store as golden_store
+from slm_assets.core.inference.generation import pad_token_id
+from slm_assets.core.models.loading import load_model
+from slm_assets.core.evaluation.prompts import build_prompt, effective_task
+from slm_assets.core.models.registry import ModelCard, ModelRef, get_registry
 from slm_assets.core.schema import INPUT, REFERENCE
 
 IGNORE_INDEX = -100  # label id the loss skips (prompt and padding tokens)

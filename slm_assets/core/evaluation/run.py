@@ -19,15 +19,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from slm_assets.config import Settings
-from slm_assets.core.contamination import ContaminationReport, ensure_not_contaminated
-from slm_assets.core.generation import Generation, clean_output, generate_batched, match_label
-from slm_assets.core.golden_store import load_manifest, load_split
+from slm_assets.core.evaluation.contamination import ContaminationReport, ensure_not_contaminated
+from slm_assets.core.inference.generation import Generation, clean_output, generate_batched, match_label
+from slm_assets.core.golden.store import load_manifest, load_split
 from slm_assets.core.io import atomic_write, atomic_write_json
-from slm_assets.core.loading import load_model
-from slm_assets.core.metrics import is_grounded, normalize_answer, per_stratum, quality_metrics, robustness_metrics
-from slm_assets.core.prediction_cache import CachedPrediction, CacheKey, open_cache, prompt_hash, settings_hash
-from slm_assets.core.prompts import build_prompt, effective_task
-from slm_assets.core.robustness import ORIGINAL, stratified_subset, variant_rng
+from slm_assets.core.models.loading import load_model
+from slm_assets.core.evaluation.metrics import is_grounded, normalize_answer, per_stratum, quality_metrics, robustness_metrics
+from slm_assets.core.evaluation.cache import CachedPrediction, CacheKey, open_cache, prompt_hash, settings_hash
+from slm_assets.core.evaluation.prompts import build_prompt, effective_task
+from slm_assets.core.evaluation.robustness import ORIGINAL, stratified_subset, variant_rng
 from slm_assets.core.schema import EXAMPLE_ID, INPUT, REFERENCE, STRATUM
 
 PREDICTIONS_SCHEMA = pa.schema(

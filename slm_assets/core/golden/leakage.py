@@ -176,7 +176,7 @@ def group_overlap(splits: Frames) -> CheckOutcome:
 
 def near_duplicate_overlap(splits: Frames, cfg: NearDuplicateConfig, progress=None) -> CheckOutcome:
     """Texts in two splits whose word-shingle Jaccard similarity reaches ``cfg.threshold`` (MinHash/LSH)."""
-    from slm_assets.core.near_duplicates import NearDuplicateIndex
+    from slm_assets.core.golden.near_duplicates import NearDuplicateIndex
 
     _require(splits, INPUT, EXAMPLE_ID, SOURCE_FILE, SOURCE_LINE)
     names = list(splits)
@@ -334,7 +334,7 @@ def label_shift(splits: Frames, tolerance: float) -> CheckOutcome:
 
 def golden_unchanged(settings: Settings, version: str | None = None) -> CheckOutcome:
     """The frozen files still hash to what the manifest recorded."""
-    from slm_assets.core.golden_store import verify_golden
+    from slm_assets.core.golden.store import verify_golden
 
     try:
         problems = verify_golden(settings, version)

