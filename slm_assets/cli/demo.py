@@ -17,14 +17,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dagster as dg
-
-from slm_assets.config import PROJECT_ROOT, Settings, load_settings
-from slm_assets.core.models.base_model import import_base_model
-from slm_assets.core.reporting.demo_summary import demo_summary
-from slm_assets.core.models.registry import ModelRef, ModelVersion, RegistryError, get_registry
+from slm_assets.config import PROJECT_ROOT, Settings, default_dagster_home, load_settings
 from slm_assets.core.ingestion.synthetic import write_logs
+from slm_assets.core.models.registry import ModelRef, ModelVersion, RegistryError, get_registry
+
+if TYPE_CHECKING:  # Dagster and torch load inside the functions: `slm-bench demo --help` stays instant.
+    import dagster as dg
 
 PASS, REGRESSION, ERROR = 0, 1, 2
 DATA_ASSETS = ("production_logs", "quarantined_logs", "golden_train", "golden_validation", "golden_test",
@@ -67,11 +67,13 @@ class Stages:
             print(f"<== {name}: {self.seconds[name]:.1f} s (CPU {self.cpu_seconds[name]:.1f} s)", flush=True)
 
 
-def demo_instance() -> dg.DagsterInstance:
-    """The persistent instance that ``make ui`` opens: $DAGSTER_HOME, else the project's .dagster_home."""
+def demo_instance(settings: Settings) -> "dg.DagsterInstance":
+    """The persistent instance that ``make ui`` opens: $DAGSTER_HOME, else ``.dagster_home/<config name>``."""
+    import dagster as dg
+
     if not os.environ.get("DAGSTER_HOME"):
-        home = PROJECT_ROOT / ".dagster_home"
-        home.mkdir(exist_ok=True)
+        home = default_dagster_home(settings.config_path)
+        home.mkdir(parents=True, exist_ok=True)
         if not (home / "dagster.yaml").exists():
             shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
         os.environ["DAGSTER_HOME"] = str(home)
@@ -101,8 +103,10 @@ def _check_result(result, what: str) -> None:
         raise DemoError(f"{what}: {_failure_reason(result)[1]}")
 
 
-def materialize_data(instance: dg.DagsterInstance, log_level: str) -> None:
+def materialize_data(instance: "dg.DagsterInstance", log_level: str) -> None:
     """Ingestion, the golden splits (frozen on the first run, verified after) and every check on them."""
+    import dagster as dg
+
     from slm_assets.definitions import defs
 
     result = dg.materialize(
@@ -120,11 +124,17 @@ def materialize_data(instance: dg.DagsterInstance, log_level: str) -> None:
           + (f"; warnings: {', '.join(failed)}" if failed else ""))
 
 
-def run_version_job(settings: Settings, instance: dg.DagsterInstance, version: ModelVersion, log_level: str) -> bool:
+def run_version_job(settings: Settings, instance: "dg.DagsterInstance", version: ModelVersion, log_level: str) -> bool:
     """The ``evaluate_model_version`` job on the version's partition, skipping a current evaluation or
-    profile (the gate's rule); True on success, False when the blocking ``no_regression`` check failed."""
+    profile (the gate's rule); True on success, False when the blocking ``no_regression`` check failed.
+
+    Its runs carry ``new_model_version_sensor``'s run key for the version, so the sensor's first tick
+    under ``make ui`` finds them done and launches nothing again (one path per version)."""
+    import dagster as dg
+
     from slm_assets.cli.gate import REGRESSION as GATE_REGRESSION
     from slm_assets.cli.gate import _failure_reason, _needed
+    from slm_assets.defs.models.sensors import sensor_run_tags
     from slm_assets.defs.partitions import model_versions
     from slm_assets.definitions import defs
 
@@ -136,7 +146,8 @@ def run_version_job(settings: Settings, instance: dg.DagsterInstance, version: M
         print(f"{PER_VERSION_JOB} [{version.key}]: {', '.join(keys)}", flush=True)
         return job.execute_in_process(
             instance=instance, partition_key=version.key, asset_selection=[dg.AssetKey(k) for k in keys],
-            run_config=_run_config(log_level), raise_on_error=False, tags={"slm/source": "demo"},
+            run_config=_run_config(log_level), raise_on_error=False,
+            tags={"slm/source": "demo", **sensor_run_tags(version)},
         )
 
     result = execute(_needed(settings, version))
@@ -173,10 +184,13 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     # The Dagster resource reads the same file: SlmSettings() falls back to $SLM_CONFIG.
     os.environ["SLM_CONFIG"] = str(settings.config_path)
+    from slm_assets.core.models.base_model import import_base_model
+    from slm_assets.core.reporting.demo_summary import demo_summary
+
     steps = args.steps or settings.finetune.steps
     stages = Stages(total=6)
     try:
-        instance = demo_instance()
+        instance = demo_instance(settings)
         print(f"config {settings.config_path}\ndata   {settings.data_dir}\nDagster instance {os.environ['DAGSTER_HOME']}")
         with stages.stage("synthetic production logs"):
             ensure_logs(settings, args.rows, args.seed)

@@ -13,16 +13,12 @@ import os
 import sys
 from pathlib import Path
 
-import dagster as dg
-
 from slm_assets.config import Settings, load_settings
-from slm_assets.core.comparison.compare import markdown_table
-from slm_assets.core.comparison.run import comparison_path, evaluation_is_current
 from slm_assets.core.io import atomic_write_json
-from slm_assets.core.profiling.version_profile import profile_path
 from slm_assets.core.models.registry import ModelRef, ModelVersion, RegistryError, get_registry
-from slm_assets.defs.partitions import model_versions
-from slm_assets.defs.resources import SlmSettings
+
+# Dagster, torch and pandas are imported inside the functions that need them, so that
+# `slm-bench gate --help` stays instant (see slm_assets/cli/__init__.py).
 
 PASS, REGRESSION, ERROR = 0, 1, 2
 CHECK = "no_regression"
@@ -38,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _profile_is_current(settings: Settings, version: ModelVersion) -> bool:
+    from slm_assets.core.profiling.version_profile import profile_path
+
     try:
         profile = json.loads(profile_path(settings, version.key).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -49,16 +47,23 @@ def _profile_is_current(settings: Settings, version: ModelVersion) -> bool:
 
 def _needed(settings: Settings, version: ModelVersion) -> list[str]:
     """The per-version assets to (re)materialize: evaluation and profile only when missing or stale."""
+    from slm_assets.core.comparison.run import evaluation_is_current
+
     keys = [] if evaluation_is_current(settings, version) else ["model_evaluation"]
     keys += [] if _profile_is_current(settings, version) else ["hardware_profile"]
     return keys + ["baseline_comparison", "evaluation_report"]
 
 
-def _instance() -> dg.DagsterInstance:
+def _instance():
+    import dagster as dg
+
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
 def _materialize(settings, instance, key: str, selection: list[str], baseline: str | None, log_level: str):
+    import dagster as dg
+
+    from slm_assets.defs.resources import SlmSettings
     from slm_assets.definitions import defs
 
     run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level.upper()}}}}
@@ -77,6 +82,8 @@ def _materialize(settings, instance, key: str, selection: list[str], baseline: s
 
 def _failure_reason(result) -> tuple[int, str]:
     """Exit code and one-line reason of a failed run: a regression, a failed check, or a step error."""
+    import dagster as dg
+
     failed_checks = [
         e for e in result.get_asset_check_evaluations() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
@@ -96,6 +103,8 @@ def _failure_reason(result) -> tuple[int, str]:
 
 
 def _summary(candidate: str, code: int, reason: str, comparison: dict | None, report: Path | None) -> str:
+    from slm_assets.core.comparison.compare import markdown_table
+
     status = {PASS: "PASS", REGRESSION: "REGRESSION", ERROR: "ERROR"}[code]
     parts = [f"## SLM gate: {candidate}: {status}", "", reason]
     if comparison is not None:
@@ -127,6 +136,9 @@ def _finish(args, candidate: str, code: int, reason: str, comparison: dict | Non
 
 
 def run(args: argparse.Namespace) -> int:
+    from slm_assets.core.comparison.run import comparison_path
+    from slm_assets.defs.partitions import model_versions
+
     settings = load_settings(args.config)
     try:
         version = get_registry(settings).get(ModelRef.parse(args.candidate))

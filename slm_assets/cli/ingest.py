@@ -3,7 +3,6 @@
 import sys
 
 from slm_assets.config import load_settings
-from slm_assets.core.ingestion.logs import IngestError, ingest_logs
 
 
 def register(subparsers) -> None:
@@ -13,6 +12,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from slm_assets.core.ingestion.logs import IngestError, ingest_logs
+
     settings = load_settings(args.config)
     out = args.out or settings.ingested_dir
 
