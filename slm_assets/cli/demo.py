@@ -81,8 +81,13 @@ def demo_instance(settings: Settings) -> "dg.DagsterInstance":
 
 
 def ensure_logs(settings: Settings, rows: int, seed: int) -> Path:
-    """The default source folder, with synthetic logs written into it when it holds no file."""
+    """The default source folder, with synthetic logs written into it when it holds no file; a config
+    that reads other sources (``configs/banking77.yaml``) is left to them."""
     folder = settings.data_dir / "logs"
+    sources = [settings.resolve_path(source.path) for source in settings.logs.sources]
+    if folder not in sources:
+        print("the config's own log sources: " + ", ".join(str(path) for path in sources))
+        return sources[0]
     if folder.is_dir() and any(p.is_file() for p in folder.iterdir()):
         print(f"reusing the logs in {folder}")
         return folder
@@ -192,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         instance = demo_instance(settings)
         print(f"config {settings.config_path}\ndata   {settings.data_dir}\nDagster instance {os.environ['DAGSTER_HOME']}")
-        with stages.stage("synthetic production logs"):
+        with stages.stage("production logs"):
             ensure_logs(settings, args.rows, args.seed)
         with stages.stage("ingestion + golden splits + checks"):
             materialize_data(instance, args.log_level)
