@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from slm_assets.config import PROJECT_ROOT, Settings, default_dagster_home, load_settings
+from slm_assets.config import DEFAULT_CONFIG, PROJECT_ROOT, Settings, default_dagster_home, load_settings
 from slm_assets.core.ingestion.synthetic import write_logs
 from slm_assets.core.models.registry import ModelRef, ModelVersion, RegistryError, get_registry
 
@@ -216,4 +216,6 @@ def run(args: argparse.Namespace) -> int:
         return ERROR
     summary = demo_summary(settings, candidate.key, baseline.key)
     print(summary.render(stages.seconds, stages.cpu_seconds))
+    if settings.config_path != DEFAULT_CONFIG.resolve():
+        print(f"This config's runs are on its own instance: SLM_CONFIG={settings.config_path} make ui")
     return PASS if passed else REGRESSION
