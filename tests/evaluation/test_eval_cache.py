@@ -12,6 +12,7 @@ import pandas as pd
 from slm_assets.core.evaluation.run import evaluate_model
 from slm_assets.core.evaluation.cache import CachedPrediction, CacheKey, PredictionCache
 from tests.evaluation.helpers import eval_sections, register, write_test_golden
+from slm_assets.core import layout
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,7 +62,7 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(make_settings, live
     settings = make_settings("a.yaml", **sections)
     write_test_golden(settings, test_rows=16)
     version = register(settings, lively_model_dir)
-    cache = PredictionCache(settings.cache_dir / "predictions.sqlite")
+    cache = PredictionCache(layout.cache_dir(settings) / "predictions.sqlite")
 
     proc = _run_evaluation_in_subprocess(settings, version.key)
     deadline = time.monotonic() + 240
@@ -72,7 +73,7 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(make_settings, live
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     done_before = cache.count()
     assert 0 < done_before < 16
-    assert not (settings.evaluations_dir / version.key).exists() or not any((settings.evaluations_dir / version.key).rglob("metrics.json"))
+    assert not (layout.evaluations_root(settings) / version.key).exists() or not any((layout.evaluations_root(settings) / version.key).rglob("metrics.json"))
 
     resumed = evaluate_model(settings, version, show_progress=False)
     assert resumed.metrics["cached_examples"] >= done_before
