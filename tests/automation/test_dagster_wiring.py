@@ -137,9 +137,10 @@ def check_nightly_ticks(settings, instance):
     when = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)
 
     def tick():
-        return nightly_reevaluation(
-            dg.build_schedule_context(instance=instance, scheduled_execution_time=when, resources=resources)
-        )
+        # Closed after use: the context enters an instance from its ref, and an instance left entered
+        # keeps its defs-state storage in a context variable after it is garbage collected.
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=when, resources=resources) as context:
+            return nightly_reevaluation(context)
 
     assert isinstance(tick(), dg.SkipReason)  # no production alias yet
     get_registry(settings).set_alias("tiny", "production", "ft1")

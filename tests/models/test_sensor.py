@@ -20,8 +20,8 @@ def setup(make_settings):
 
 def tick(instance, resources, cursor):
     """One sensor evaluation, applying its partition requests like the daemon does."""
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
-    result = new_model_version_sensor(context)
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
+        result = new_model_version_sensor(context)
     for request in result.dynamic_partitions_requests or []:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
     return result
