@@ -64,6 +64,7 @@ browser:
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 test: install-test browser
+	$(VENV)/bin/dg check defs
 	$(PY) -m pytest tests
 
 test-fast: install-test

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from slm_assets.config import DEFAULT_CONFIG, PROJECT_ROOT, Settings, default_dagster_home, load_settings
+from slm_assets.core import layout
 from slm_assets.core.ingestion.synthetic import write_logs
 from slm_assets.core.models.registry import ModelRef, ModelVersion, RegistryError, get_registry
 
@@ -83,7 +84,7 @@ def demo_instance(settings: Settings) -> "dg.DagsterInstance":
 def ensure_logs(settings: Settings, rows: int, seed: int) -> Path:
     """The default source folder, with synthetic logs written into it when it holds no file; a config
     that reads other sources (``configs/banking77.yaml``) is left to them."""
-    folder = settings.data_dir / "logs"
+    folder = layout.logs_dir(settings)
     sources = [settings.resolve_path(source.path) for source in settings.logs.sources]
     if folder not in sources:
         print("the config's own log sources: " + ", ".join(str(path) for path in sources))
@@ -112,7 +113,9 @@ def materialize_data(instance: "dg.DagsterInstance", log_level: str) -> None:
     """Ingestion, the golden splits (frozen on the first run, verified after) and every check on them."""
     import dagster as dg
 
-    from slm_assets.definitions import defs
+    from slm_assets.definitions import defs as load_defs
+
+    defs = load_defs()
 
     result = dg.materialize(
         [*defs.assets, *defs.asset_checks],
@@ -141,8 +144,9 @@ def run_version_job(settings: Settings, instance: "dg.DagsterInstance", version:
     from slm_assets.cli.gate import _failure_reason, _needed
     from slm_assets.defs.models.sensors import sensor_run_tags
     from slm_assets.defs.partitions import model_versions
-    from slm_assets.definitions import defs
+    from slm_assets.definitions import defs as load_defs
 
+    defs = load_defs()
     if not instance.has_dynamic_partition(model_versions.name, version.key):
         instance.add_dynamic_partitions(model_versions.name, [version.key])
     job = defs.resolve_job_def(PER_VERSION_JOB)
