@@ -4,8 +4,11 @@ config's own instance, and `slm-bench evaluate` of a tiny model; its data and in
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+
+import pytest
 
 import yaml
 
@@ -65,3 +68,14 @@ def test_each_config_has_its_own_data_and_instance(capsys):
     assert paths["banking77"]["data_dir"] == str(PROJECT_ROOT / "data" / "banking77")
     assert paths["banking77"]["DAGSTER_HOME"] == str(default_dagster_home("configs/banking77.yaml"))
     assert paths["default"]["DAGSTER_HOME"] != paths["banking77"]["DAGSTER_HOME"]
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="no make on this machine")
+def test_the_makefile_derives_the_same_instance_and_sets_no_data_dir():
+    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "SLM_CONFIG", "SLM_DATA_DIR")}
+    for config in ("configs/default.yaml", "configs/banking77.yaml"):
+        shown = subprocess.run(["make", "-s", "-n", "instance", f"SLM_CONFIG={config}"], cwd=PROJECT_ROOT, env=env,
+                               capture_output=True, text=True, check=True).stdout
+        assert f"mkdir -p {default_dagster_home(config)}\n" in shown
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "SLM_DATA_DIR" not in [line.split()[1] for line in makefile.splitlines() if line.startswith("export ")]
