@@ -175,6 +175,8 @@ class EvaluationConfig(_Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     share_prompt_prefix: bool = True
     """Prefill the prompts' common head (instruction, label list) once per run; off: every batch prefills it."""
+    max_error_rate: float = Field(default=0.05, ge=0, le=1)
+    """A run in which a larger fraction of prompts fails to generate fails, quoting the first error."""
     robustness: RobustnessConfig = Field(default_factory=RobustnessConfig)
 
 
