@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from slm_assets.config import Settings, TaskConfig
 from slm_assets.core.golden import store as golden_store
-from slm_assets.core.inference.generation import pad_token_id
+from slm_assets.core.inference.transformers.decoder import pad_token_id
 from slm_assets.core.models.loading import load_model
 from slm_assets.core.evaluation.prompts import build_prompt, effective_task
 from slm_assets.core.models.registry import ModelCard, ModelRef, get_registry
