@@ -74,7 +74,8 @@ def test_hardware_profile_materializes_a_partition(project):
     memory = stored["memory"]
     assert memory["method"] == "fresh_process" and set(memory["phases"]) == {"load", "latency", "throughput_bs1",
                                                                              "throughput_bs2"}
-    assert 0 < memory["process_baseline_rss_mb"] < memory["peak_rss_mb"] == stored["summary"]["peak_memory_mb"]
+    assert 0 < memory["runtime_rss_mb"] < memory["peak_rss_mb"] == stored["summary"]["peak_memory_mb"]
+    assert memory["engine_rss_mb"] == pytest.approx(memory["peak_rss_mb"] - memory["runtime_rss_mb"])
     assert (meta["engine"], meta["format"], meta["precision"]) == ("transformers", "safetensors", "float32")
 
 

@@ -72,7 +72,7 @@ def side_by_side(settings: Settings, baseline: ModelVersion, candidate: ModelVer
         task = effective_task(settings.task, candidate.card.prompt_template)
         labels = settings.task_labels()
         prompts = [build_prompt(loaded[1], task, labels, t) for t in golden_inputs(settings, cfg.latency_prompts)]
-        probes = [memory_probe(settings, v, prompts, defaults) for v in (baseline, candidate)]
+        probes = [memory_probe(settings, v, prompts, defaults, reuse_stored=True) for v in (baseline, candidate)]
         results = profile_side_by_side(loaded, prompts, cfg, settings.comparison.side_by_side_rounds,
                                        progress=progress, memory_probes=probes)
     speed = speed_from_side_by_side(results[0], results[1])

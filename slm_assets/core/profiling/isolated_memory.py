@@ -7,7 +7,8 @@ the memory figure comes from a child process started with ``spawn`` (nothing inh
 loads the version on its engine and runs the profile's memory-bearing work -- one latency
 request and each throughput batch, fixed length -- each as a phase of a ``MemoryTracker``. The
 child's peak RSS is what serving the model costs (interpreter and runtime included); its RSS
-before the load is reported too, so the engine's own share can be read.
+once the runtime is imported but before the load is reported too (``runtime_rss_mb``), so the
+model's own share (``engine_rss_mb``: weights, caches, activations) can be read.
 On CUDA the engine's own accounting (torch's peak allocated) is used instead, in process.
 """
 
@@ -31,9 +32,10 @@ def measure_in_fresh_process(
 
 
 def _measure(version, defaults, prompts, latency_new_tokens, batch_sizes, throughput_new_tokens) -> dict:
-    from slm_assets.core.inference.registry import load_engine
+    from slm_assets.core.inference.registry import engine_class, load_engine
     from slm_assets.core.profiling.throughput import is_out_of_memory
 
+    engine_class(version.card.engine)  # import the runtime (torch, llama.cpp...) before the baseline
     baseline = psutil.Process().memory_info().rss
     tracker = MemoryTracker()
     oom = None
@@ -56,7 +58,7 @@ def _measure(version, defaults, prompts, latency_new_tokens, batch_sizes, throug
     report.update(
         method="fresh_process",
         note="peak RSS of a fresh process that loaded only this version (interpreter and runtime included)",
-        process_baseline_rss_mb=baseline / MB,
+        runtime_rss_mb=baseline / MB,
         engine_rss_mb=report["peak_rss_mb"] - baseline / MB,
         oom_batch_size=oom,
     )

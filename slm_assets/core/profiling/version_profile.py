@@ -54,13 +54,33 @@ def golden_inputs(settings: Settings, count: int) -> list[str]:
     return frame.sort_values(CONTENT_HASH)[INPUT].head(count).tolist()
 
 
-def memory_probe(settings: Settings, version, prompts: list[str], defaults: dict) -> MemoryProbe:
-    """The fresh-process memory measure of ``version`` (None when ``profiling.memory_in_fresh_process`` is off)."""
+def memory_probe(settings: Settings, version, prompts: list[str], defaults: dict,
+                 reuse_stored: bool = False) -> MemoryProbe:
+    """The engine-alone memory of ``version``, measured in a fresh process; with ``reuse_stored``
+    (the side-by-side rounds, right after ``hardware_profile``) the figure of its stored profile
+    when that one is of the same weights and the same work. None when
+    ``profiling.memory_in_fresh_process`` is off."""
     cfg = settings.profiling
     if not cfg.memory_in_fresh_process:
         return None
+    stored = _stored_memory(settings, version) if reuse_stored else None
+    if stored is not None:
+        return lambda: stored
     return lambda: measure_in_fresh_process(version, defaults, prompts, cfg.latency_new_tokens,
                                             cfg.batch_sizes, cfg.throughput_new_tokens)
+
+
+def _stored_memory(settings: Settings, version) -> dict | None:
+    try:
+        profile = json.loads(profile_path(settings, version.key).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    same_work = all(profile.get("config", {}).get(k) == getattr(settings.profiling, k)
+                    for k in ("batch_sizes", "latency_new_tokens", "throughput_new_tokens"))
+    memory = profile.get("memory") or {}
+    if profile.get("model_version", {}).get("digest") != version.digest or not same_work:
+        return None
+    return memory if memory.get("method") == "fresh_process" else None
 
 
 def profile_version(
