@@ -117,7 +117,7 @@ def test_a_prompt_too_long_for_the_context_is_an_error_on_that_prompt(tiny_gguf,
 
 
 def test_bad_options_and_missing_file_name_the_version(tiny_gguf, tmp_path):
-    with pytest.raises(EngineError, match="tiny@gguf.*n_thread"):
+    with pytest.raises(EngineError, match="(?s)tiny@gguf.*n_thread"):
         load_engine(version_of(tiny_gguf.parent, n_thread=2))
     with pytest.raises(EngineError, match="tiny@gguf.*no .gguf file"):
         load_engine(version_of(tmp_path))
