@@ -68,10 +68,33 @@ def precision_name(file_type: int | None) -> str:
         return "unknown"
 
 
+class _Truncated(Exception):
+    def __init__(self, end: int):
+        self.end = end
+
+
+def _reader(path: Path):
+    """``gguf.GGUFReader`` that checks the tensors' extent before viewing their data (the plain
+    reader fails on a cut file with a reshape error that does not say "truncated")."""
+    import gguf
+    import numpy as np
+
+    class Reader(gguf.GGUFReader):
+        def _build_tensors(self, start_offs, fields):
+            end = 0
+            for field in fields:
+                dims, raw_type, offset = field.parts[3], field.parts[4], field.parts[5]
+                block, type_size = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType(int(raw_type[0]))]
+                end = max(end, start_offs + int(offset[0]) + int(np.prod(dims)) * type_size // block)
+            if end > len(self.data):
+                raise _Truncated(end)
+            super()._build_tensors(start_offs, fields)
+
+    return Reader(path)
+
+
 def read_gguf(path: str | Path) -> GgufInfo:
     """Check ``path`` as described in the module doc and return what it holds."""
-    import gguf
-
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -87,12 +110,11 @@ def read_gguf(path: str | Path) -> GgufInfo:
     if version not in _VERSIONS:
         raise GgufError(f"{path}: unsupported GGUF format version {version} (supported: 2, 3)")
     try:
-        reader = gguf.GGUFReader(path)
+        reader = _reader(path)
+    except _Truncated as cut:
+        raise GgufError(f"{path}: truncated GGUF ({size:,} bytes, its tensors end at byte {cut.end:,})") from None
     except Exception as exc:  # the reader fails with IndexError/ValueError/struct.error on cut or garbled files
         raise GgufError(f"{path}: truncated or malformed GGUF ({size:,} bytes): {type(exc).__name__}: {exc}") from exc
-    end = max((t.data_offset + int(t.n_bytes) for t in reader.tensors), default=0)
-    if end > size:
-        raise GgufError(f"{path}: truncated GGUF ({size:,} bytes, its tensors end at byte {end:,})")
     if not reader.tensors:
         raise GgufError(f"{path}: the GGUF holds no tensors")
     architecture = _field(reader, "general.architecture")
