@@ -3,9 +3,12 @@
 Same weights and tokenizer (a byte-level BPE, stored as a ``gpt2`` vocabulary with its merges, and
 the ChatML chat template in ``tokenizer.chat_template``), float32, so the llama.cpp engine can be
 checked against the transformers one on the same model. Built in about a second, no download.
+``llama_server`` serves a GGUF with llama-cpp-python's own OpenAI-compatible server.
 """
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +106,56 @@ def build_tiny_gguf(out_dir: str | Path, *, seed: int = 0, initializer_range: fl
     out_dir = Path(out_dir)
     hf_dir = build_tiny_model(out_dir / "hf", seed=seed, initializer_range=initializer_range)
     return write_gguf(hf_dir, out_dir / "gguf" / "tiny.gguf", architecture=architecture), hf_dir
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def llama_server(gguf_file: str | Path, *, alias: str, threads: int = 1, n_ctx: int = 2048,
+                 api_key: str | None = None, startup_s: float = 120.0) -> Iterator[str]:
+    """llama-cpp-python's own OpenAI-compatible server on 127.0.0.1 (a free port) serving
+    ``gguf_file`` as ``alias``; yields its base URL (``.../v1``) once ``/v1/models`` answers."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_file), "--model_alias", alias,
+           "--host", "127.0.0.1", "--port", str(port), "--n_threads", str(threads),
+           "--n_threads_batch", str(threads), "--n_ctx", str(n_ctx), "--verbose", "False",
+           # Its default drops a streaming answer when the next request arrives: concurrent
+           # requests must all be answered (they queue, one model, one at a time).
+           "--interrupt_requests", "False"]
+    if api_key:
+        cmd += ["--api_key", api_key]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + startup_s
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"llama_cpp.server exited with {proc.returncode}: {proc.stderr.read()[-2000:]}")
+            try:
+                request = urllib.request.Request(f"{base_url}/models",
+                                                 headers={"Authorization": f"Bearer {api_key}"} if api_key else {})
+                with urllib.request.urlopen(request, timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"llama_cpp.server not answering on {base_url} after {startup_s:g} s") from None
+                time.sleep(0.2)
+        yield base_url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
