@@ -9,9 +9,9 @@ from slm_assets.defs.golden import definitions as golden
 from slm_assets.defs.ingestion import definitions as ingestion
 from slm_assets.defs.models import definitions as models
 from slm_assets.defs.profiling import definitions as profiling
-from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.resources import ModelEngines, SlmSettings
 
 # Modules, not their Definitions objects, at module scope: Dagster refuses a module holding several.
 STAGES = (ingestion, golden, models, evaluation, profiling, comparison, automation)
 
-defs = dg.Definitions.merge(*(stage.defs for stage in STAGES), dg.Definitions(resources={"slm": SlmSettings()}))
+defs = dg.Definitions.merge(*(stage.defs for stage in STAGES), dg.Definitions(resources={"slm": SlmSettings(), "engines": ModelEngines()}))

@@ -6,7 +6,7 @@ from slm_assets.core.comparison.compare import markdown_table
 from slm_assets.core.comparison.run import run_comparison
 from slm_assets.core.reporting.report import version_summary, write_leaderboard, write_report
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
-from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.resources import ModelEngines, SlmSettings
 from slm_assets.defs.tracking import track
 
 
@@ -53,10 +53,11 @@ def comparison_metadata(result: dict, path) -> dict:
     "quality tests, side-by-side speed ratios, SLO scorecards, flipped examples; comparisons/<name@version>/comparison.json.",
 )
 def baseline_comparison(
-    context: dg.AssetExecutionContext, config: ComparisonRunConfig, slm: SlmSettings
+    context: dg.AssetExecutionContext, config: ComparisonRunConfig, slm: SlmSettings, engines: ModelEngines
 ) -> dg.MaterializeResult:
     settings = slm.get()
-    run = run_comparison(settings, context.partition_key, config.baseline, progress=context.log.info)
+    run = run_comparison(settings, context.partition_key, config.baseline, progress=context.log.info,
+                         engines=engines.get())
     context.log.info(f"verdict {run.result['verdict']} against {run.result['baseline']}")
     track(context, settings, "comparison", _row_numbers(run.result), [run.path])
     return dg.MaterializeResult(metadata=comparison_metadata(run.result, run.path))
