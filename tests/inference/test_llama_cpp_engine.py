@@ -105,7 +105,8 @@ def test_facts_and_memory_are_the_engines_own(engine, tiny_gguf):
     facts = engine.facts()
     assert (facts.engine, facts.format, facts.precision, facts.device) == ("llama_cpp", "gguf", "F32", "cpu")
     assert 0 < facts.weight_bytes <= tiny_gguf.stat().st_size and facts.details["threads"] == 1
-    assert engine.peak_memory_bytes() > facts.weight_bytes
+    assert facts.details["allocated_bytes"] > facts.weight_bytes
+    assert engine.peak_memory_bytes() is None  # on CPU the profiler measures a fresh process
     assert engine.count_tokens("refund my order") > 0
     assert engine.truncate_input("refund my order please", 2) == " order please"  # the last two tokens
 

@@ -3,16 +3,15 @@
 The chat template is the GGUF's own (``tokenizer.chat_template``, rendered by llama-cpp-python's
 Jinja formatter); decoding is greedy over several sequences per ``llama_decode`` with the prompts'
 shared head kept in the KV cache (see ``decoder``). Threads, context size and batch size come from
-the card's ``engine_options``. Memory is llama.cpp's own accounting: the weights it mapped, the KV
-cache and the logits buffer it allocated for this context (not the process RSS, which holds
-whatever else ran before).
+the card's ``engine_options``. The build is CPU only. Memory: the profiler measures the engine
+alone in a fresh process (as for transformers on CPU); the facts add llama.cpp's own accounting
+of what it allocated (``allocated_bytes``: weights, KV cache, logits buffer).
 """
 
 import os
 import time
 from collections.abc import Hashable, Sequence
 from pathlib import Path
-from typing import Literal
 
 import llama_cpp
 from llama_cpp import _internals as internals
@@ -50,8 +49,6 @@ class LlamaCppConfig(EngineConfig):
     max_sequences: int = Field(default=32, ge=1, le=255)
     """Most prompts decoded together; larger batches are split."""
     share_prompt_prefix: bool = True
-    device: Literal["auto", "cpu"] = "auto"
-    """This build of llama-cpp-python is CPU only (a run's ``device`` override lands here)."""
 
 
 def _gguf_path(version, config: LlamaCppConfig) -> Path:
@@ -251,13 +248,13 @@ class LlamaCppEngine(Engine):
                 "max_sequences": self.config.max_sequences,
                 "shared_prefix": "kept head sequence" if self.config.share_prompt_prefix else "off: engine option",
                 "llama_cpp_python": llama_cpp.__version__,
-                "memory": "llama.cpp accounting: weights + KV cache + logits buffer",
+                "allocated_bytes": self.allocated_bytes(),
             },
         )
 
-    def peak_memory_bytes(self) -> int:
+    def allocated_bytes(self) -> int:
         """The weights llama.cpp holds, the KV cache it allocated for ``n_ctx`` (f16 keys and values
-        per layer) and its logits buffer: fixed at load, so the peak is the allocation."""
+        per layer) and its logits buffer (compute scratch, a few MB, not counted)."""
         layers = _int(self.metadata.get(f"{self.metadata.get('general.architecture')}.block_count")) or 0
         kv_width = 2 * llama_cpp.llama_model_n_embd(self.model.model) * _kv_ratio(self.metadata)
         kv_bytes = int(self.decoder.n_ctx * layers * kv_width * 2)

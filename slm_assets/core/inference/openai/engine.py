@@ -61,8 +61,6 @@ class OpenAIConfig(EngineConfig):
     extra_body: dict[str, Any] = Field(default_factory=dict)
     """Server-specific request fields, e.g. ``{"repeat_penalty": 1.0}`` for llama-cpp-python's server,
     whose default penalty of 1.1 would make answers other than greedy ones."""
-    device: str | None = None
-    """Ignored: the server decides (a run's ``device`` override lands here)."""
 
 
 class OpenAIEngine(Engine):
