@@ -9,6 +9,7 @@ import dagster as dg
 from slm_assets.config import Settings
 from slm_assets.core.golden import store as golden_store
 from slm_assets.core.golden.drift import DriftReport, DriftThresholds, compute_drift, read_recent_logs
+from slm_assets.core.ingestion.publish import published_dir
 from slm_assets.core.io import atomic_write_json
 from slm_assets.defs.resources import SlmSettings
 
@@ -32,7 +33,7 @@ def thresholds(settings: Settings) -> DriftThresholds:
 
 
 def measure_drift(settings: Settings) -> DriftReport:
-    recent, start, end = read_recent_logs(settings.ingested_dir / PRODUCTION_LOGS_FILE, settings.alerts.drift.window_days)
+    recent, start, end = read_recent_logs(published_dir(settings.ingested_dir) / PRODUCTION_LOGS_FILE, settings.alerts.drift.window_days)
     golden = golden_store.load_split(settings, "test")
     return compute_drift(recent, golden, thresholds(settings), window=(start, end))
 

@@ -12,6 +12,7 @@ from slm_assets.config import Settings
 from slm_assets.core.golden.store import Manifest, file_sha256, freeze_or_verify
 from slm_assets.core.schema import SPLITS
 from slm_assets.core.golden.splits import build_splits
+from slm_assets.core.ingestion.publish import published_dir
 from slm_assets.defs.resources import SlmSettings
 
 PRODUCTION_LOGS = "production_logs.parquet"
@@ -54,9 +55,8 @@ def _split_metadata(manifest: Manifest, split: str) -> dict:
     }
 
 
-def _builder(settings: Settings, log: dg.DagsterLogManager):
+def _builder(settings: Settings, log: dg.DagsterLogManager, source):
     def build():
-        source = settings.ingested_dir / PRODUCTION_LOGS
         if not source.is_file():
             raise FileNotFoundError(f"{source}: production_logs not materialized yet (materialize it first)")
         frame = pq.read_table(source).to_pandas()
@@ -79,9 +79,10 @@ def _builder(settings: Settings, log: dg.DagsterLogManager):
 @dg.multi_asset(specs=GOLDEN_SPECS, can_subset=False)
 def golden_splits(context: dg.AssetExecutionContext, slm: SlmSettings):
     settings = slm.get()
-    source = settings.ingested_dir / PRODUCTION_LOGS
+    # The pointer resolved once: the fingerprint and the split read the same ingestion.
+    source = published_dir(settings.ingested_dir) / PRODUCTION_LOGS
     fingerprint = file_sha256(source) if source.is_file() else "absent"
-    manifest = freeze_or_verify(settings, _builder(settings, context.log), fingerprint)
+    manifest = freeze_or_verify(settings, _builder(settings, context.log, source), fingerprint)
     context.log.info(
         f"golden set {manifest.version} {'verified and reused' if manifest.reused else 'built and frozen'} "
         f"at {manifest.directory}"

@@ -15,7 +15,8 @@ PRODUCTION_LOGS = dg.AssetSpec(
     kinds={"parquet"},
     description=(
         "Production log rows mapped onto the canonical schema: normalised, PII-masked input, "
-        "UTC timestamps, exact repeats folded into `occurrences` (<data_dir>/ingested/production_logs.parquet)."
+        "UTC timestamps, exact repeats folded into `occurrences` (<data_dir>/ingested/production_logs.parquet, "
+        "a link into the current version folder; production, quarantine and report are published together)."
     ),
 )
 QUARANTINED_LOGS = dg.AssetSpec(
@@ -59,6 +60,7 @@ def ingest_production_logs(context: dg.AssetExecutionContext, slm: SlmSettings):
             **common,
             "path": dg.MetadataValue.path(report.production_path),
             "report": dg.MetadataValue.path(report.report_path),
+            "version": report.version,
             "seconds": report.seconds,
         },
     )
@@ -71,5 +73,6 @@ def ingest_production_logs(context: dg.AssetExecutionContext, slm: SlmSettings):
             **{f"quarantined_{r}": numbers[f"quarantined_{r}"] for r in ROW_REASONS},
             "reasons": dg.MetadataValue.md(reasons_markdown(report)),
             "path": dg.MetadataValue.path(report.quarantine_path),
+            "version": report.version,
         },
     )
