@@ -80,18 +80,31 @@ def jsonl_chunks(path: Path, chunk_bytes: int, codec: str | None = None) -> Iter
     """``(number of its first line, bytes)`` pieces of a file, each ending at a line end.
 
     A line is never split, however long; pieces can be parsed independently (in parallel).
+    Read in blocks of 64 KiB, so a stream that breaks part-way (a truncated gzip)
+    still yields the whole lines before the break, then raises.
     """
     line_no = 1
+    block = min(chunk_bytes, 1 << 16)
+    pending = bytearray()
     with compression.open_stream(path, codec) as fh:
         first = True
-        while chunk := fh.read(chunk_bytes):
-            if first and chunk.startswith(BOM):
-                chunk = chunk[3:]
-            first = False
-            if not chunk.endswith(b"\n"):
-                chunk += fh.readline()
-            yield line_no, chunk
-            line_no += chunk.count(b"\n")
+        try:
+            while data := fh.read(block):
+                if first and data.startswith(BOM):
+                    data = data[3:]
+                first = False
+                pending += data
+                if len(pending) >= chunk_bytes and (cut := pending.rfind(b"\n") + 1):
+                    chunk = bytes(pending[:cut])
+                    del pending[:cut]
+                    yield line_no, chunk
+                    line_no += chunk.count(b"\n")
+        except BaseException:
+            if cut := pending.rfind(b"\n") + 1:
+                yield line_no, bytes(pending[:cut])
+            raise
+    if pending:
+        yield line_no, bytes(pending)
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
