@@ -63,7 +63,7 @@ def map_records(
 ) -> Mapped:
     """Map a group of records. ``carry_raw`` keeps each raw row (or the Parquet row) in ``keys``;
     JSONL leaves it out and finds a raw line in its chunk in the rare case it needs one."""
-    keys, rows, rejects = [], [], []
+    keys, rows, rejects, sources = [], [], [], []
     for line, raw, values, rejected in records:
         try:
             if rejected is not None:
@@ -74,13 +74,14 @@ def map_records(
             rejects.append((line, *_fields(reject), *quarantine_fields(raw, values, keep)))
             continue
         keys.append((line, identity, input_fp, reference, (values if raw is None else raw) if carry_raw else None))
-        rows.append((row, raw, values))
+        rows.append(row)
+        sources.append((raw, values))
     try:
-        batch = _batch([row for row, _, _ in rows], schema)
+        batch = _batch(rows, schema)
     except (pa.ArrowException, ValueError, TypeError, OverflowError):
         # A value Arrow cannot hold: find the row(s) one by one rather than lose the group.
         good_keys, good_rows = [], []
-        for key, (row, raw, values) in zip(keys, rows):
+        for key, row, (raw, values) in zip(keys, rows, sources):
             try:
                 _batch([row], schema)
             except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:

@@ -66,7 +66,8 @@ def _scalar_str(values: dict[str, Any], column: str, *, required: bool) -> str |
         return None
     if "\x00" in text:
         raise Reject("nul_byte", column, f"field {column!r} contains a NUL character")
-    _check_encodable(text, column)
+    if not text.isascii():  # most identifiers are ASCII: skip the call
+        _check_encodable(text, column)
     return text
 
 
