@@ -7,16 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from .helpers import ingest, line
-
-GOOD_1 = line("a", "I want a refund please")
-GOOD_3 = line("c", "cancel my subscription")
-
-
-def _only(quarantined):
-    assert len(quarantined) == 1, quarantined
-    return quarantined[0]
-
+from .helpers import GOOD_1, GOOD_3, ingest, line, only
 
 @pytest.mark.parametrize(
     "bad, reason, field",
@@ -35,7 +26,7 @@ def _only(quarantined):
 )
 def test_hostile_jsonl_line_is_one_quarantine_reason(make_settings, tmp_path, bad, reason, field):
     report, kept, quarantined = ingest(make_settings, tmp_path, {"logs.jsonl": GOOD_1 + bad + b"\n" + GOOD_3})
-    row = _only(quarantined)
+    row = only(quarantined)
     assert (row["reason"], row["field"], row["source_line"]) == (reason, field, 2)
     assert row["raw_bytes"] == len(bad) and row["detail"]
     assert [r["example_id"] for r in kept] == ["a", "c"]
@@ -69,7 +60,7 @@ def test_out_of_range_parquet_timestamp_is_quarantined(make_settings, tmp_path):
     pq.write_table(table, src / "logs.parquet")
     report, kept, quarantined = ingest(make_settings, tmp_path, {})
     assert [r["example_id"] for r in kept] == ["p1", "p3"]
-    row = _only(quarantined)
+    row = only(quarantined)
     assert (row["reason"], row["field"], row["source_line"]) == ("bad_timestamp", "ts", 2)
     assert str(10**16) in row["detail"]
 
@@ -81,7 +72,7 @@ def test_unterminated_csv_quote_does_not_swallow_the_file(make_settings, tmp_pat
     report, kept, quarantined = ingest(make_settings, tmp_path, {"a.csv": data}, columns=columns)
     assert report.rows_read == 20_002
     assert report.rows_kept == 20_001
-    row = _only(quarantined)
+    row = only(quarantined)
     assert (row["reason"], row["source_line"]) == ("unterminated_quote", 3)
     assert row["raw"] == b'r-b,"never closed,2025-03-01T10:00:00Z'
     assert "without closing" in row["detail"]
