@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from slm_assets.core.ingestion import run as ingestion_run
 from slm_assets.core.ingestion.logs import REASONS
 
 from .helpers import COLUMNS, ingest
@@ -62,12 +63,15 @@ def _corrupt(rng: random.Random, raw: bytes) -> bytes:
     return raw
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_random_corruption_never_stops_ingestion(make_settings, tmp_path, seed):
+@pytest.mark.parametrize("seed, workers", [(1, 1), (2, 2)])
+def test_random_corruption_never_stops_ingestion(make_settings, tmp_path, monkeypatch, seed, workers):
+    if workers > 1:  # the same lines through the parallel workers, many small chunks
+        monkeypatch.setattr(ingestion_run, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(ingestion_run, "CHUNK_BYTES", 50_000)
     rng = random.Random(seed)
     lines = [_corrupt(rng, _valid(rng, i)) for i in range(3000)]
     data = b"\n".join(lines) + b"\n" + json.dumps({"id": "ok", "text": "always one good row", "ts": TIMESTAMPS[0]}).encode()
-    report, kept, quarantined = ingest(make_settings, tmp_path, {"logs.jsonl": data})
+    report, kept, quarantined = ingest(make_settings, tmp_path, {"logs.jsonl": data}, workers=workers)
     assert report.rows_read == report.rows_kept + report.rows_quarantined
     assert report.rows_read <= data.count(b"\n") + 1
     assert report.rows_quarantined > 1000 and report.rows_kept > 100

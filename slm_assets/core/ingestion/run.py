@@ -229,6 +229,7 @@ class Ingestion:
 
     def ingest_source(self, source: LogSource) -> None:
         before = Counter(self.reasons)
+        rejected_before = len(self.report.files_rejected)
         read = quarantined = 0
         candidates = source_candidates(self.settings, source)
         for candidate in candidates:
@@ -246,7 +247,9 @@ class Ingestion:
         self.report.rows_read += read
         self.report.rows_quarantined += quarantined
         if read == 0:
-            raise IngestError(f"log source {source.path!r}: its {len(candidates)} file(s) hold no rows")
+            rejected = Counter(f["reason"] for f in self.report.files_rejected[rejected_before:])
+            why = ", ".join(f"{reason} ({n})" for reason, n in rejected.most_common())
+            raise IngestError(f"log source {source.path!r}: its {len(candidates)} file(s) hold no rows (rejected: {why})")
         if quarantined == read:
             top = (self.reasons - before).most_common(3)
             reasons = ", ".join(f"{reason} ({n:,})" for reason, n in top)
