@@ -15,25 +15,15 @@ from json.encoder import encode_basestring_ascii as _encode_str  # the C escaper
 from slm_assets.config import Settings
 from slm_assets.core.ingestion.report import IngestError
 from slm_assets.core.normalize import mask_pii, normalize_text
-from slm_assets.core.schema import (
-    CONTENT_HASH,
-    EXAMPLE_ID,
-    GROUP_ID,
-    INPUT,
-    LOG_SCHEMA,
-    METADATA,
-    OCCURRENCES,
-    REFERENCE,
-    SOURCE_FILE,
-    SOURCE_LINE,
-    SPLIT,
-    SPLITS,
-    STRATUM,
-    TIMESTAMP,
-)
+from slm_assets.core import schema
+from slm_assets.core.schema import LOG_SCHEMA, SPLITS
 
 # Rows are built as tuples in this order (fast); fail at import if the schema ever moves.
-_ROW_ORDER = [EXAMPLE_ID, INPUT, REFERENCE, TIMESTAMP, STRATUM, GROUP_ID, SPLIT, CONTENT_HASH, OCCURRENCES, SOURCE_FILE, SOURCE_LINE, METADATA]
+_ROW_ORDER = [
+    getattr(schema, name)
+    for name in ("EXAMPLE_ID", "INPUT", "REFERENCE", "TIMESTAMP", "STRATUM", "GROUP_ID", "SPLIT", "CONTENT_HASH",
+                 "OCCURRENCES", "SOURCE_FILE", "SOURCE_LINE", "METADATA")
+]
 if LOG_SCHEMA.names != _ROW_ORDER:
     raise ImportError(f"core/ingestion/mapping.py builds rows in the order {_ROW_ORDER}, but LOG_SCHEMA is {LOG_SCHEMA.names}")
 
