@@ -21,22 +21,15 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
+from slm_assets.core import layout
 from slm_assets.core.ingestion.report import OUTPUT_FILES, IngestError
 
-VERSIONS = "versions"
-CURRENT = "current"
+CURRENT = layout.INGESTED_POINTER
+VERSIONS = layout.INGESTED_VERSIONS
 _PARTIAL = ".partial-"
 _LOCK = ".lock"
-
-
-def published_dir(out_dir: str | os.PathLike[str]) -> Path:
-    """The folder of the current outputs, the pointer resolved once; ``out_dir`` itself when
-    nothing was published through a pointer (files written there by hand or by older versions)."""
-    out_dir = Path(out_dir)
-    pointer = out_dir / CURRENT
-    if pointer.is_symlink():
-        return out_dir / os.readlink(pointer)
-    return out_dir
+published_dir = layout.published_ingestion
+"""Readers resolve the pointer with this (``core.layout`` owns the rule)."""
 
 
 def _fsync_dir(path: Path) -> None:
