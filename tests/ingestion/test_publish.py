@@ -59,6 +59,8 @@ def test_leftovers_of_killed_runs_are_removed_and_runs_never_overlap(make_settin
     src.write_bytes(line("a"))
     (out / "versions" / ".partial-20260101T000000Z-1").mkdir(parents=True)
     (out / ".ingest-abc123").mkdir()  # the temp folder of the older layout
+    (out / ".quarantined_logs.parquet.k3j4.tmp").write_bytes(b"half an atomic write")
+    os.symlink("versions/x", out / ".current.link-99")
     (out / "production_logs.parquet").write_bytes(b"an output of the older layout")
     run(_settings(make_settings, src), out)
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".lock"]

@@ -11,7 +11,7 @@ A run writes into ``versions/.partial-<version>``, renames it complete, then swa
 mix. Readers that open more than one file (or hash one, then read it) resolve the
 pointer once with ``published_dir``. One run at a time holds ``.lock`` (released by the
 kernel when the process dies, even by SIGKILL); it removes what killed runs left
-(``.partial-*``, the ``.ingest-*`` folders of the older layout) and keeps the previous
+(``.partial-*``, temp files, the ``.ingest-*`` folders of the older layout) and keeps the previous
 version besides the new one, so a reader that resolved the old pointer can finish.
 """
 
@@ -88,6 +88,10 @@ class Publication:
         stale = [*self.versions.glob(f"{_PARTIAL}*"), *self.out_dir.glob(".ingest-*")]
         for path in stale:
             shutil.rmtree(path, ignore_errors=True)
+        # Temp files of an atomic write or a link swap cut short (``.<output name>.<suffix>``).
+        for name in (*OUTPUT_FILES, CURRENT):
+            for path in self.out_dir.glob(f".{name}.*"):
+                path.unlink(missing_ok=True)
 
     def publish(self) -> Path:
         """Make the staged outputs current in one rename; returns the published folder."""

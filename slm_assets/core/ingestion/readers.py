@@ -142,7 +142,7 @@ def parse_jsonl_chunk(chunk: bytes, first_line: int) -> Iterator[Record]:
         try:
             obj = _DECODER.decode(text)
         except _DuplicateKey as exc:
-            yield line_no, raw, None, ("duplicate_key", exc.key, f"key {exc.key[:60]!r} appears twice in one object")
+            yield line_no, raw, None, ("duplicate_key", exc.key[:200], f"key {exc.key[:60]!r} appears twice in one object")
             continue
         except ValueError as exc:
             yield line_no, raw, None, ("bad_json", None, f"not valid JSON: {str(exc)[:200]}")
