@@ -49,6 +49,8 @@ class Mapped:
 
 
 def _unexpected(exc: BaseException) -> Reject:
+    if isinstance(exc, RecursionError):  # a value nested just under the parser's limit, re-serialised
+        return Reject("nested_too_deep", None, f"a value is nested too deep to re-serialise: {str(exc)[:200]}")
     return Reject("unexpected_error", None, f"{type(exc).__name__}: {str(exc)[:300]}")
 
 
