@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from slm_assets.config import Settings
 from slm_assets.core.evaluation.contamination import ContaminationReport, ensure_not_contaminated
 from slm_assets.core.inference.generation import Generation, clean_output, generate_batched, match_label
-from slm_assets.core.golden.store import load_manifest, load_split
+from slm_assets.core.golden.store import load_split, verified_manifest
 from slm_assets.core.io import atomic_write, atomic_write_json
 from slm_assets.core.models.loading import load_model
 from slm_assets.core.evaluation.metrics import is_grounded, normalize_answer, per_stratum, quality_metrics, robustness_metrics
@@ -128,7 +128,7 @@ def evaluate_model(
     """
     say = progress or (lambda message: None)
     started = time.perf_counter()
-    manifest = load_manifest(settings)
+    manifest = verified_manifest(settings)  # the whole version, not only the split read below
     test = load_split(settings, "test")
     if contamination is _NOT_CHECKED:
         contamination = ensure_not_contaminated(settings, version.card, test)

@@ -12,6 +12,7 @@ from slm_assets.config import Settings
 from slm_assets.core.golden.store import Manifest, file_sha256, freeze_or_verify
 from slm_assets.core.schema import SPLITS
 from slm_assets.core.golden.splits import build_splits
+from slm_assets.core.markdown import md_escape
 from slm_assets.defs.resources import SlmSettings
 
 PRODUCTION_LOGS = "production_logs.parquet"
@@ -30,7 +31,7 @@ GOLDEN_SPECS = [
 
 def _counts_markdown(counts: dict[str, int], name: str) -> str:
     lines = [f"| {name} | rows |", "|---|---:|"]
-    lines += [f"| {key} | {value} |" for key, value in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    lines += [f"| {md_escape(key)} | {value} |" for key, value in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
     return "\n".join(lines)
 
 
