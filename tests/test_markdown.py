@@ -49,5 +49,5 @@ def test_gate_summary_table_escapes_stratum_names():
     assert "<img" not in table and "&lt;img" in table
     lines = table.splitlines()
     header = next(line for line in lines if line.startswith("| metric"))
-    rows = [line for line in lines if line.startswith("| accuracy[")]
+    rows = [line for line in lines if line.startswith("| accuracy")]
     assert len(rows) == 1 and len(_cells(rows[0])) == len(_cells(header))
