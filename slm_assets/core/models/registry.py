@@ -61,6 +61,10 @@ class RegistryError(RuntimeError):
     """A registry operation that cannot proceed; the message says which model and file."""
 
 
+class ModelChangedError(RegistryError):
+    """A registered version's files differ from what was registered (never evaluated, profiled or compared)."""
+
+
 def validate_name(value: str, what: str = "name") -> str:
     if not isinstance(value, str) or not _NAME_RE.fullmatch(value) or ".." in value:
         raise RegistryError(
@@ -161,11 +165,11 @@ class ModelVersion:
         try:
             actual, changed = changed_files(self.path, self.digest, self.files)
         except (OSError, ModelLoadError) as exc:
-            raise RegistryError(f"{self.key}: {exc}; versions are immutable, register a new version instead") from exc
+            raise ModelChangedError(f"{self.key}: {exc}; versions are immutable, register a new version instead") from exc
         if not changed:
             return
         named = ", ".join(str(self.path / rel) for rel in changed)
-        raise RegistryError(
+        raise ModelChangedError(
             f"{self.key}: content changed since registration ({named}; digest {actual[:12]} != "
             f"{self.digest[:12]}); versions are immutable: restore the files or register a new version"
         )
