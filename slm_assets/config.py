@@ -182,6 +182,8 @@ class EvaluationConfig(_Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     share_prompt_prefix: bool = True
     """Prefill the prompts' common head (instruction, label list) once per run; off: every batch prefills it."""
+    max_error_rate: float = Field(default=0.05, ge=0, le=1)
+    """A run in which a larger fraction of prompts fails to generate fails, quoting the first error."""
     robustness: RobustnessConfig = Field(default_factory=RobustnessConfig)
 
 
@@ -205,6 +207,9 @@ class ProfilingConfig(_Strict):
     """Idle power is measured over this window just before the energy window (NVML, RAPL)."""
     bandwidth_test_mb: int = Field(default=256, gt=0)
     """Array size of the memory-bandwidth copy test (the roofline's denominator)."""
+    memory_in_fresh_process: bool = True
+    """On CPU, measure the engine's peak memory in a fresh spawned process (this process's RSS
+    holds earlier work: an evaluation, a fine-tune); off: this process's RSS, labelled as such."""
 
 
 class SloConfig(_Strict):
@@ -340,7 +345,7 @@ class Settings(_Strict):
     finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
 
-    # -- derived paths: the folder layout is a contract (see README) --
+    # -- the registry may live outside the data dir; every other path: core/layout.py --
     @property
     def registry_dir(self) -> Path:
         env = os.environ.get("SLM_REGISTRY_DIR")
@@ -349,38 +354,6 @@ class Settings(_Strict):
         if self.registry.dir:
             return self._resolve(self.registry.dir)
         return self.data_dir / "registry"
-
-    @property
-    def ingested_dir(self) -> Path:
-        return self.data_dir / "ingested"
-
-    @property
-    def golden_root(self) -> Path:
-        return self.data_dir / "golden"
-
-    @property
-    def golden_dir(self) -> Path:
-        return self.golden_root / self.golden.version
-
-    @property
-    def evaluations_dir(self) -> Path:
-        return self.data_dir / "evaluations"
-
-    @property
-    def profiles_dir(self) -> Path:
-        return self.data_dir / "profiles"
-
-    @property
-    def comparisons_dir(self) -> Path:
-        return self.data_dir / "comparisons"
-
-    @property
-    def reports_dir(self) -> Path:
-        return self.data_dir / "reports"
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.data_dir / "cache"
 
     def _resolve(self, value: str) -> Path:
         value = value.replace("{data_dir}", str(self.data_dir))

@@ -128,6 +128,10 @@ class ModelCard(BaseModel):
     training_data: TrainingDataRef | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     allow_pickle: bool = False
+    engine: Literal["transformers", "llama_cpp", "openai"] = "transformers"
+    """The runtime that serves this version (``core.inference``); evaluated and profiled on it."""
+    engine_options: dict[str, Any] = Field(default_factory=dict)
+    """That engine's typed options (dtype, threads, base URL...), validated when the engine loads."""
     description: str = ""
     extra: dict[str, Any] = Field(default_factory=dict)
 
