@@ -176,6 +176,10 @@ class EvaluationConfig(_Strict):
     share_prompt_prefix: bool = True
     """Prefill the prompts' common head (instruction, label list) once per run; off: every batch prefills it."""
     robustness: RobustnessConfig = Field(default_factory=RobustnessConfig)
+    # Excluded from dumps and section hashes: where answers are cached never changes them.
+    cache_url: str | None = Field(default=None, exclude=True)
+    """A PostgreSQL URL for a prediction cache shared by several machines (``$SLM_CACHE_URL`` wins);
+    None: SQLite under ``<data_dir>/cache``, or the instance's PostgreSQL when Dagster runs on one."""
 
 
 # ---------------------------------------------------------------------- profiling
