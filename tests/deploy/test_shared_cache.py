@@ -78,6 +78,17 @@ def test_clear_and_count_per_model(postgres):
     assert cache.get_many([a, b]) == {b: CachedPrediction("y", 1)}
 
 
+def test_any_answer_round_trips(postgres):
+    """Whatever a model emits comes back unchanged (PostgreSQL TEXT refuses NUL characters)."""
+    postgres.create_database("cache_text")
+    cache = PostgresPredictionCache(postgres.url("cache_text"))
+    answers = {f"ex-{i}": text for i, text in enumerate(["a\x00b", "é\u200b\n", "\U0001f600", "", "\ud800 lone"])}
+    keys = {ex: CacheKey("m", "p", "s", ex, "original") for ex in answers}
+    cache.put_many((keys[ex], CachedPrediction(text, 3)) for ex, text in answers.items())
+    found = PostgresPredictionCache(postgres.url("cache_text")).get_many(keys.values())
+    assert {ex: found[key].raw_output for ex, key in keys.items()} == answers
+
+
 def test_where_the_cache_lives(tmp_path, monkeypatch, make_settings):
     monkeypatch.delenv("SLM_CACHE_URL", raising=False)
     settings = make_settings()

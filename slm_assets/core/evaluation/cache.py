@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS predictions (
 """
 
 # Its own table name: the cache may share a database with Dagster's instance storage.
+# raw_output is BYTEA (UTF-8): a model may answer a NUL character, which a PostgreSQL TEXT refuses.
 PG_TABLE = "slm_prediction_cache"
 _PG_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {PG_TABLE} (
@@ -49,7 +50,7 @@ CREATE TABLE IF NOT EXISTS {PG_TABLE} (
     settings_hash TEXT NOT NULL,
     example_id TEXT NOT NULL,
     variant TEXT NOT NULL,
-    raw_output TEXT NOT NULL,
+    raw_output BYTEA NOT NULL,
     output_tokens INTEGER NOT NULL,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (model_digest, prompt_hash, settings_hash, example_id, variant)
@@ -102,6 +103,14 @@ class _Cache:
     def _insert(self, conn, rows: list[tuple]) -> None:
         raise NotImplementedError
 
+    @staticmethod
+    def _encode(raw_output: str):
+        return raw_output
+
+    @staticmethod
+    def _decode(stored) -> str:
+        return stored
+
     @property
     def _conn(self):
         key = (os.getpid(), threading.get_ident(), self._target())
@@ -134,13 +143,14 @@ class _Cache:
             for p_hash, example_id, variant, raw, tokens in self._rows(digest, s_hash):
                 key = CacheKey(digest, p_hash, s_hash, example_id, variant)
                 if key in wanted:
-                    found[key] = CachedPrediction(raw, tokens)
+                    found[key] = CachedPrediction(self._decode(raw), tokens)
         return found
 
     def put_many(self, items: Iterable[tuple[CacheKey, CachedPrediction]]) -> int:
         """Insert in one transaction (committed on return); existing keys are kept."""
         rows = [
-            (k.model_digest, k.prompt_hash, k.settings_hash, k.example_id, k.variant, v.raw_output, v.output_tokens)
+            (k.model_digest, k.prompt_hash, k.settings_hash, k.example_id, k.variant, self._encode(v.raw_output),
+             v.output_tokens)
             for k, v in items
         ]
         if rows:
@@ -198,6 +208,14 @@ class PostgresPredictionCache(_Cache):
 
     def _target(self) -> str:
         return self.url
+
+    @staticmethod
+    def _encode(raw_output: str) -> bytes:
+        return raw_output.encode("utf-8", "surrogatepass")
+
+    @staticmethod
+    def _decode(stored) -> str:
+        return bytes(stored).decode("utf-8", "surrogatepass")
 
     def _connect(self):
         import psycopg2  # ships with dagster-postgres; imported only when a URL is configured

@@ -1,0 +1,157 @@
+"""Fan-out: four tiny-model versions through the per-version job (evaluation, profiling,
+comparison), first with the in-process executor one run after another, then on ONE Celery
+worker, then on TWO (each worker one process, one torch thread), the four runs launched at once.
+
+Real parts on 127.0.0.1: a redis-server broker, a PostgreSQL 15 instance (which also holds the
+prediction cache), ``dagster-celery`` workers and ``dagster job execute`` run processes, with the
+shipped deploy/dagster.celery.yaml and deploy/celery.yaml. Each phase has its own database and
+data dir, so every answer is generated (no phase reads another's cache).
+
+- speed-up: the four runs' wall time (first RUN_START to last RUN_SUCCESS) on one worker
+  divided by that on two;
+- Celery overhead per step: (one-worker wall time - the in-process runs' summed durations)
+  / steps. One worker runs the steps one at a time as in-process runs do, so the difference
+  is what the Celery path adds: queueing through Redis, loading the job in the worker for each
+  step, resource set-up per step, the executor's 1 s result polling.
+
+    .venv/bin/python benchmarks/bench_scale.py          # a few minutes on 2 cores
+
+Prints a table and writes ``benchmarks/results/bench_scale.json``.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ["OMP_NUM_THREADS"] = "1"
+for _var in ("SLM_CONFIG", "SLM_DATA_DIR", "SLM_REGISTRY_DIR", "DAGSTER_HOME", "SLM_CACHE_URL"):
+    os.environ.pop(_var, None)
+
+import dagster as dg  # noqa: E402
+import yaml  # noqa: E402
+
+from slm_assets.config import load_settings  # noqa: E402
+from slm_assets.core.io import atomic_write_json  # noqa: E402
+from slm_assets.core.models.registry import ModelCard, get_registry  # noqa: E402
+from slm_assets.testing import build_tiny_model  # noqa: E402
+from tests.evaluation.helpers import write_test_golden  # noqa: E402
+from tests.support.celery_cluster import CeleryCluster, latest_run  # noqa: E402
+from tests.support.postgres import start_postgres  # noqa: E402
+from tests.support.redis import start_redis  # noqa: E402
+from tests.support.tiny_project import TINY_SECTIONS  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "bench_scale.json"
+VERSIONS = [f"tiny@v{i}" for i in range(1, 5)]
+EVENTS = {dg.DagsterEventType.RUN_START, dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.STEP_SUCCESS}
+
+
+def write_project(root: Path, models: dict[str, Path], examples: int) -> Path:
+    root.mkdir(parents=True)
+    config = root / "config.yaml"
+    sections = {**TINY_SECTIONS, "task": {**TINY_SECTIONS["task"], "max_new_tokens": 8}}
+    config.write_text(yaml.safe_dump({"data_dir": str(root / "data"), **sections}, sort_keys=False))
+    settings = load_settings(config)
+    write_test_golden(settings, test_rows=examples)
+    for key, model_dir in models.items():
+        name, version = key.split("@")
+        get_registry(settings).register(model_dir, name, version, ModelCard(task=settings.task.name))
+    return config
+
+
+def run_timings(cluster: CeleryCluster) -> dict:
+    """Per run: RUN_START and RUN_SUCCESS times and the number of steps that succeeded."""
+    runs = {}
+    with cluster.instance() as instance:
+        for key in VERSIONS:
+            run = latest_run(instance, key)
+            if run.status != dg.DagsterRunStatus.SUCCESS:
+                raise RuntimeError(f"{key}: run {run.run_id} ended {run.status}; see {cluster.logs}")
+            records = instance.all_logs(run.run_id, of_type=EVENTS)
+            times = {r.dagster_event.event_type: r.timestamp for r in records
+                     if r.dagster_event.event_type != dg.DagsterEventType.STEP_SUCCESS}
+            steps = sum(r.dagster_event.event_type == dg.DagsterEventType.STEP_SUCCESS for r in records)
+            runs[key] = {"start": times[dg.DagsterEventType.RUN_START], "end": times[dg.DagsterEventType.RUN_SUCCESS],
+                         "steps": steps}
+    return runs
+
+
+def phase(name: str, root: Path, pg, redis, models, args, workers: int) -> dict:
+    pg.create_database(name)
+    os.environ.update(pg.env(name))  # this process reads the phase's instance
+    cluster = CeleryCluster.create(root / name, pg.env(name), redis.url(0), redis.url(1),
+                                   config=write_project(root / name / "project", models, args.examples),
+                                   logs=root / name / "logs")
+    with cluster.instance() as instance:
+        instance.add_dynamic_partitions("model_versions", VERSIONS)
+    if workers == 0:
+        for key in VERSIONS:  # the in-process executor: one run after another
+            cluster.finish(cluster.launch(key, executor="in_process"))
+    else:
+        for i in range(workers):
+            cluster.start_worker(f"worker{i + 1}")
+        cluster.wait_until_ready()
+        try:
+            for proc in [cluster.launch(key) for key in VERSIONS]:
+                cluster.finish(proc)
+        finally:
+            cluster.stop_workers()
+    runs = run_timings(cluster)
+    wall = max(r["end"] for r in runs.values()) - min(r["start"] for r in runs.values())
+    return {"workers": workers, "wall_seconds": round(wall, 2),
+            "run_seconds": {k: round(r["end"] - r["start"], 2) for k, r in runs.items()},
+            "steps": sum(r["steps"] for r in runs.values())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=48, help="golden_test rows per version")
+    parser.add_argument("--hidden-size", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=4)
+    args = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    pg, redis = start_postgres(), start_redis()
+    try:
+        models = {key: build_tiny_model(root / "models" / key, seed=i, hidden_size=args.hidden_size,
+                                        layers=args.layers, initializer_range=0.25)
+                  for i, key in enumerate(VERSIONS)}
+        started = time.time()
+        phases = {name: phase(name, root, pg, redis, models, args, workers)
+                  for name, workers in (("in_process", 0), ("celery_1_worker", 1), ("celery_2_workers", 2))}
+    finally:
+        redis.stop()
+        pg.stop()
+    shutil.rmtree(root, ignore_errors=True)  # kept after a failure: the logs are in it
+
+    one, two, inproc = phases["celery_1_worker"], phases["celery_2_workers"], phases["in_process"]
+    in_process_busy = sum(inproc["run_seconds"].values())
+    results = {
+        "versions": len(VERSIONS), "examples": args.examples, "model": {"hidden_size": args.hidden_size, "layers": args.layers},
+        "cpus": os.cpu_count(), "torch_threads_per_worker": 1, "phases": phases,
+        "speedup_two_vs_one_worker": round(one["wall_seconds"] / two["wall_seconds"], 2),
+        "celery_overhead_per_step_seconds": round((one["wall_seconds"] - in_process_busy) / one["steps"], 2),
+        "in_process_seconds_per_step": round(in_process_busy / inproc["steps"], 2),
+        "benchmark_seconds": round(time.time() - started, 1),
+    }
+    print(f"{'phase':<18} {'workers':>7} {'wall s':>8} {'steps':>6}")
+    for name, p in phases.items():
+        print(f"{name:<18} {p['workers']:>7} {p['wall_seconds']:>8.1f} {p['steps']:>6}")
+    print(f"speed-up, two workers vs one: {results['speedup_two_vs_one_worker']}x")
+    print(f"Celery overhead per step: {results['celery_overhead_per_step_seconds']} s "
+          f"(in-process step: {results['in_process_seconds_per_step']} s)")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(RESULTS, results)
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
