@@ -20,7 +20,6 @@ Prints a table and writes ``benchmarks/results/bench_scale.json``.
 """
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -37,34 +36,18 @@ for _var in ("SLM_CONFIG", "SLM_DATA_DIR", "SLM_REGISTRY_DIR", "DAGSTER_HOME", "
     os.environ.pop(_var, None)
 
 import dagster as dg  # noqa: E402
-import yaml  # noqa: E402
 
-from slm_assets.config import load_settings  # noqa: E402
 from slm_assets.core.io import atomic_write_json  # noqa: E402
-from slm_assets.core.models.registry import ModelCard, get_registry  # noqa: E402
 from slm_assets.testing import build_tiny_model  # noqa: E402
-from tests.evaluation.helpers import write_test_golden  # noqa: E402
 from tests.support.celery_cluster import CeleryCluster, latest_run  # noqa: E402
 from tests.support.postgres import start_postgres  # noqa: E402
 from tests.support.redis import start_redis  # noqa: E402
-from tests.support.tiny_project import TINY_SECTIONS  # noqa: E402
+from tests.support.tiny_project import TINY_SECTIONS, build_tiny_project  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "bench_scale.json"
 VERSIONS = [f"tiny@v{i}" for i in range(1, 5)]
+TASK = {**TINY_SECTIONS["task"], "max_new_tokens": 8}
 EVENTS = {dg.DagsterEventType.RUN_START, dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.STEP_SUCCESS}
-
-
-def write_project(root: Path, models: dict[str, Path], examples: int) -> Path:
-    root.mkdir(parents=True)
-    config = root / "config.yaml"
-    sections = {**TINY_SECTIONS, "task": {**TINY_SECTIONS["task"], "max_new_tokens": 8}}
-    config.write_text(yaml.safe_dump({"data_dir": str(root / "data"), **sections}, sort_keys=False))
-    settings = load_settings(config)
-    write_test_golden(settings, test_rows=examples)
-    for key, model_dir in models.items():
-        name, version = key.split("@")
-        get_registry(settings).register(model_dir, name, version, ModelCard(task=settings.task.name))
-    return config
 
 
 def run_timings(cluster: CeleryCluster) -> dict:
@@ -88,10 +71,11 @@ def phase(name: str, root: Path, pg, redis, models, args, workers: int) -> dict:
     pg.create_database(name)
     os.environ.update(pg.env(name))  # this process reads the phase's instance
     cluster = CeleryCluster.create(root / name, pg.env(name), redis.url(0), redis.url(1),
-                                   config=write_project(root / name / "project", models, args.examples),
+                                   config=build_tiny_project(root / name / "project", models, test_rows=args.examples,
+                                                             sections={"task": TASK}),
                                    logs=root / name / "logs")
     with cluster.instance() as instance:
-        instance.add_dynamic_partitions("model_versions", VERSIONS)
+        cluster.prepare(instance, VERSIONS)
     if workers == 0:
         for key in VERSIONS:  # the in-process executor: one run after another
             cluster.finish(cluster.launch(key, executor="in_process"))

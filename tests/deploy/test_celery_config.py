@@ -5,7 +5,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-import yaml
 from dagster._config import validate_config
 from dagster_celery import celery_executor
 

@@ -4,7 +4,6 @@ equal an in-process run; a worker SIGKILLed in the middle of a step loses nothin
 redelivers the step to the other worker and the run ends with the same metrics."""
 
 import json
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -12,7 +11,7 @@ import pytest
 
 from slm_assets.config import load_settings
 from slm_assets.core.evaluation.cache import PostgresPredictionCache
-from slm_assets.core.models.registry import ModelCard, get_registry
+from slm_assets.core.models.registry import get_registry
 from slm_assets.defs.evaluation.assets import model_evaluation
 from slm_assets.defs.resources import SlmSettings
 from slm_assets.testing import build_tiny_model
@@ -30,15 +29,6 @@ METRICS = ("accuracy", "macro_f1", "hallucination_rate", "invalid_rate", "robust
 VISIBILITY_TIMEOUT = 45
 
 
-def _project(root: Path, models: dict[str, Path]) -> Path:
-    config = build_tiny_project(root)
-    settings = load_settings(config)
-    for key, model_dir in models.items():
-        name, version = key.split("@")
-        get_registry(settings).register(model_dir, name, version, ModelCard(task=settings.task.name))
-    return config
-
-
 @pytest.fixture(scope="module")
 def cluster(postgres, redis_server, tmp_path_factory):
     root = tmp_path_factory.mktemp("celery")
@@ -49,18 +39,18 @@ def cluster(postgres, redis_server, tmp_path_factory):
     gate.mkdir()
     cluster = CeleryCluster.create(
         root, postgres.env("dagster_celery"), redis_server.url(0), redis_server.url(1),
-        config=_project(root / "project", models), logs=ROOT / "test-artifacts" / "celery",
+        config=build_tiny_project(root / "project", models), logs=ROOT / "test-artifacts" / "celery",
         visibility_timeout=VISIBILITY_TIMEOUT, SLM_TEST_GATE_DIR=str(gate), SLM_TEST_GATE_PARTITION=KILLED,
     )
     cluster.defs_module = "tests.deploy.celery_defs"
     cluster.gate = gate
-    cluster.reference = _project(root / "reference", models)
+    cluster.reference = build_tiny_project(root / "reference", models)
     cluster.cache_url = postgres.url("dagster_celery")
     with pytest.MonkeyPatch.context() as mp:
         for key, value in postgres.env("dagster_celery").items():
             mp.setenv(key, value)
         with cluster.instance() as instance:
-            instance.add_dynamic_partitions("model_versions", [*VERSIONS, KILLED])
+            cluster.prepare(instance, [*VERSIONS, KILLED])
             cluster.dagster = instance
             yield cluster
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.config_tree import leaves
+
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_WORDS = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE", re.IGNORECASE)
 
@@ -128,17 +130,6 @@ def test_helm_values_hold_no_password():
     values = _helm()
     assert values["generatePostgresqlPasswordSecret"] is False and values["global"]["postgresqlSecretName"]
     assert "postgresqlPassword" not in values["postgresql"]
-
-    def walk(node, key=""):
-        if isinstance(node, dict):
-            for k, v in node.items():
-                yield from walk(v, k)
-        elif isinstance(node, list):
-            for v in node:
-                yield from walk(v, key)
-        else:
-            yield key, node
-
-    for key, value in walk(values):
+    for key, value in leaves(values):
         # A secret-named key may only name a Secret (or switch one off), never hold the value.
         assert not (isinstance(value, str) and SECRET_WORDS.search(key) and key != "postgresqlSecretName"), key

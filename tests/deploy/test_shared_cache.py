@@ -22,7 +22,7 @@ from slm_assets.core.evaluation.cache import (
     redact,
 )
 from slm_assets.core.evaluation.run import evaluate_model
-from slm_assets.core.models.registry import ModelCard, get_registry
+from slm_assets.core.models.registry import get_registry
 from slm_assets.defs.resources import SlmSettings
 from slm_assets.testing import build_tiny_model
 from tests.support.dagster_live import ROOT
@@ -149,11 +149,7 @@ def test_two_machines_evaluating_the_same_examples_share_one_cache(postgres, tmp
     postgres.create_database("cache_eval")
     url = postgres.url("cache_eval")
     model = build_tiny_model(tmp_path / "model", seed=3, initializer_range=0.25)
-    configs = {}
-    for name in ("machine-a", "machine-b", "sqlite"):
-        configs[name] = build_tiny_project(tmp_path / name)
-        settings = load_settings(configs[name])
-        get_registry(settings).register(model, "tiny", "v1", ModelCard(task=settings.task.name))
+    configs = {name: build_tiny_project(tmp_path / name, {"tiny@v1": model}) for name in ("machine-a", "machine-b", "sqlite")}
     procs = [_evaluate(configs[name], "tiny@v1", url) for name in ("machine-a", "machine-b")]
     for proc in procs:
         assert proc.wait(timeout=600) == 0, proc.stderr.read()[-2000:]

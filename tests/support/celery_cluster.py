@@ -15,6 +15,7 @@ import celery
 import dagster as dg
 import yaml
 
+from slm_assets.defs.partitions import ACCELERATOR_POOL
 from tests.support.dagster_live import ROOT, wait_for
 
 JOB = "evaluate_model_version"
@@ -79,6 +80,12 @@ class CeleryCluster:
     def instance(self) -> dg.DagsterInstance:
         """An instance on the cluster's storage (the DAGSTER_PG_* variables must be set in this process)."""
         return dg.DagsterInstance.from_config(str(self.home))
+
+    def prepare(self, instance: dg.DagsterInstance, partitions: list[str]) -> None:
+        """The partitions to run, and the accelerator pool's row created once: runs starting at the
+        same moment on a fresh PostgreSQL instance otherwise race to insert it (UniqueViolation)."""
+        instance.add_dynamic_partitions("model_versions", partitions)
+        instance.event_log_storage.initialize_concurrency_limit_to_default(ACCELERATOR_POOL)
 
     def start_worker(self, name: str) -> Worker:
         log = self.logs / f"worker-{name}.log"
