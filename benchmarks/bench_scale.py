@@ -9,10 +9,12 @@ data dir, so every answer is generated (no phase reads another's cache).
 
 - speed-up: the four runs' wall time (first RUN_START to last RUN_SUCCESS) on one worker
   divided by that on two;
-- Celery overhead per step: (one-worker wall time - the in-process runs' summed durations)
-  / steps. One worker runs the steps one at a time as in-process runs do, so the difference
-  is what the Celery path adds: queueing through Redis, loading the job in the worker for each
-  step, resource set-up per step, the executor's 1 s result polling.
+- Celery overhead per step, from the one-worker phase's events (timestamps written by the run
+  process and the worker): dispatch (task submitted -> a worker picks it up; the smallest value,
+  i.e. with the worker idle, since the four runs queue behind each other), set-up in the worker
+  (pick-up -> STEP_START: loading the job, planning, resources) and result wait (STEP_SUCCESS ->
+  the run's next step submitted: the executor polls results once a second). The in-process
+  executor has none of these; its median step (STEP_START -> STEP_SUCCESS) is given for scale.
 
     .venv/bin/python benchmarks/bench_scale.py          # a few minutes on 2 cores
 
@@ -22,6 +24,7 @@ Prints a table and writes ``benchmarks/results/bench_scale.json``.
 import argparse
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -47,11 +50,33 @@ from tests.support.tiny_project import TINY_SECTIONS, build_tiny_project  # noqa
 RESULTS = ROOT / "benchmarks" / "results" / "bench_scale.json"
 VERSIONS = [f"tiny@v{i}" for i in range(1, 5)]
 TASK = {**TINY_SECTIONS["task"], "max_new_tokens": 8}
-EVENTS = {dg.DagsterEventType.RUN_START, dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.STEP_SUCCESS}
+EVENTS = {dg.DagsterEventType.RUN_START, dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.STEP_START,
+          dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.ENGINE_EVENT}
+
+
+def _step_times(records) -> dict[str, dict[str, float]]:
+    """Per step: submitted, picked_up (Celery only), started, succeeded (first of each)."""
+    steps: dict[str, dict[str, float]] = {}
+    for r in records:
+        event = r.dagster_event
+        if not r.step_key:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            name = "started"
+        elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            name = "succeeded"
+        elif "Submitting celery task" in (event.message or ""):
+            name = "submitted"
+        elif "Celery worker" in event.engine_event_data.metadata:
+            name = "picked_up"
+        else:
+            continue
+        steps.setdefault(r.step_key, {}).setdefault(name, r.timestamp)
+    return steps
 
 
 def run_timings(cluster: CeleryCluster) -> dict:
-    """Per run: RUN_START and RUN_SUCCESS times and the number of steps that succeeded."""
+    """Per run: RUN_START and RUN_SUCCESS times and its steps' event times, in order of submission/start."""
     runs = {}
     with cluster.instance() as instance:
         for key in VERSIONS:
@@ -59,12 +84,25 @@ def run_timings(cluster: CeleryCluster) -> dict:
             if run.status != dg.DagsterRunStatus.SUCCESS:
                 raise RuntimeError(f"{key}: run {run.run_id} ended {run.status}; see {cluster.logs}")
             records = instance.all_logs(run.run_id, of_type=EVENTS)
-            times = {r.dagster_event.event_type: r.timestamp for r in records
-                     if r.dagster_event.event_type != dg.DagsterEventType.STEP_SUCCESS}
-            steps = sum(r.dagster_event.event_type == dg.DagsterEventType.STEP_SUCCESS for r in records)
+            times = {r.dagster_event.event_type: r.timestamp for r in records if not r.step_key}
+            steps = sorted(_step_times(records).values(), key=lambda t: t.get("submitted", t["started"]))
             runs[key] = {"start": times[dg.DagsterEventType.RUN_START], "end": times[dg.DagsterEventType.RUN_SUCCESS],
                          "steps": steps}
     return runs
+
+
+def celery_overhead(runs: dict) -> dict:
+    dispatch, setup, result_wait = [], [], []
+    for run in runs.values():
+        steps = run["steps"]
+        for i, step in enumerate(steps):
+            dispatch.append(step["picked_up"] - step["submitted"])
+            setup.append(step["started"] - step["picked_up"])
+            if i + 1 < len(steps):
+                result_wait.append(steps[i + 1]["submitted"] - step["succeeded"])
+    parts = {"dispatch_idle_worker": min(dispatch), "worker_setup": statistics.median(setup),
+             "result_wait": statistics.median(result_wait)}
+    return {**{k: round(v, 2) for k, v in parts.items()}, "total": round(sum(parts.values()), 2)}
 
 
 def phase(name: str, root: Path, pg, redis, models, args, workers: int) -> dict:
@@ -90,9 +128,11 @@ def phase(name: str, root: Path, pg, redis, models, args, workers: int) -> dict:
             cluster.stop_workers()
     runs = run_timings(cluster)
     wall = max(r["end"] for r in runs.values()) - min(r["start"] for r in runs.values())
+    durations = [s["succeeded"] - s["started"] for r in runs.values() for s in r["steps"]]
     return {"workers": workers, "wall_seconds": round(wall, 2),
             "run_seconds": {k: round(r["end"] - r["start"], 2) for k, r in runs.items()},
-            "steps": sum(r["steps"] for r in runs.values())}
+            "steps": len(durations), "median_step_seconds": round(statistics.median(durations), 2),
+            **({"celery_overhead_per_step_seconds": celery_overhead(runs)} if workers else {})}
 
 
 def main() -> None:
@@ -117,21 +157,21 @@ def main() -> None:
     shutil.rmtree(root, ignore_errors=True)  # kept after a failure: the logs are in it
 
     one, two, inproc = phases["celery_1_worker"], phases["celery_2_workers"], phases["in_process"]
-    in_process_busy = sum(inproc["run_seconds"].values())
     results = {
         "versions": len(VERSIONS), "examples": args.examples, "model": {"hidden_size": args.hidden_size, "layers": args.layers},
-        "cpus": os.cpu_count(), "torch_threads_per_worker": 1, "phases": phases,
+        "cpus": os.cpu_count(), "load_average_1min_at_end": round(os.getloadavg()[0], 1),
+        "torch_threads_per_worker": 1, "phases": phases,
         "speedup_two_vs_one_worker": round(one["wall_seconds"] / two["wall_seconds"], 2),
-        "celery_overhead_per_step_seconds": round((one["wall_seconds"] - in_process_busy) / one["steps"], 2),
-        "in_process_seconds_per_step": round(in_process_busy / inproc["steps"], 2),
+        "celery_overhead_per_step_seconds": one["celery_overhead_per_step_seconds"]["total"],
+        "in_process_median_step_seconds": inproc["median_step_seconds"],
         "benchmark_seconds": round(time.time() - started, 1),
     }
-    print(f"{'phase':<18} {'workers':>7} {'wall s':>8} {'steps':>6}")
+    print(f"{'phase':<18} {'workers':>7} {'wall s':>8} {'steps':>6} {'median step s':>14}")
     for name, p in phases.items():
-        print(f"{name:<18} {p['workers']:>7} {p['wall_seconds']:>8.1f} {p['steps']:>6}")
+        print(f"{name:<18} {p['workers']:>7} {p['wall_seconds']:>8.1f} {p['steps']:>6} {p['median_step_seconds']:>14.2f}")
     print(f"speed-up, two workers vs one: {results['speedup_two_vs_one_worker']}x")
-    print(f"Celery overhead per step: {results['celery_overhead_per_step_seconds']} s "
-          f"(in-process step: {results['in_process_seconds_per_step']} s)")
+    print(f"Celery overhead per step: {one['celery_overhead_per_step_seconds']} s "
+          f"(in-process median step: {results['in_process_median_step_seconds']} s)")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(RESULTS, results)
     print(f"wrote {RESULTS}")
