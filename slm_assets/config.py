@@ -210,6 +210,10 @@ class EvaluationConfig(_Strict):
     max_error_rate: float = Field(default=0.05, ge=0, le=1)
     """A run in which a larger fraction of prompts fails to generate fails, quoting the first error."""
     robustness: RobustnessConfig = Field(default_factory=RobustnessConfig)
+    # Excluded from dumps and section hashes: where answers are cached never changes them.
+    cache_url: str | None = Field(default=None, exclude=True)
+    """A PostgreSQL URL for a prediction cache shared by several machines (``$SLM_CACHE_URL`` wins);
+    None: SQLite under ``<data_dir>/cache``, or the instance's PostgreSQL when Dagster runs on one."""
 
 
 # ---------------------------------------------------------------------- profiling
