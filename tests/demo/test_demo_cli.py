@@ -1,6 +1,7 @@
 """`slm-bench demo` end to end on a tiny model and tiny data, on a persistent Dagster instance; then the
 sensor's first daemon tick (what `make ui` does next) launches nothing: the demo's runs carry its run keys."""
 
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -48,15 +49,16 @@ def _materialized(instance: dg.DagsterInstance, key: str, partition: str | None 
     return bool(records)
 
 
-def test_demo_runs_the_whole_loop_then_reuses_it(tmp_path, tiny_model_dir, monkeypatch, capsys):
+def test_demo_runs_the_whole_loop_then_reuses_it(tmp_path, tiny_model_dir, tiny_gguf, monkeypatch, capsys):
     config = _tiny_config(tmp_path)
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("SLM_CONFIG", str(config))  # restored after the test (the demo sets it too)
-    # The real import converts SmolLM2's GGUF; here the tiny model stands in for the conversion.
-    monkeypatch.setattr(base_model, "find_gguf", lambda: tmp_path / "stand-in.gguf")
+    # The real import converts SmolLM2's GGUF; here the tiny model stands in for the conversion,
+    # and a tiny GGUF for the one registered as it ships (@base-q4_1, on llama.cpp).
+    monkeypatch.setattr(base_model, "find_gguf", lambda: tiny_gguf)
     monkeypatch.setattr(base_model, "convert_gguf", lambda gguf, out, progress: shutil.copytree(tiny_model_dir, out))
 
     assert main(["--config", str(config), "demo", "--rows", "1500"]) in (0, 1)
@@ -84,7 +86,13 @@ def test_demo_runs_the_whole_loop_then_reuses_it(tmp_path, tiny_model_dir, monke
     assert f"Verdict: {comparison['verdict'].upper()}" in out
 
     instance = dg.DagsterInstance.get()
-    assert set(instance.get_dynamic_partitions(model_versions.name)) == {base, candidate}
+    shipped = "smollm2-135m-instruct@base-q4_1"
+    with_gguf = importlib.util.find_spec("llama_cpp") is not None
+    assert set(instance.get_dynamic_partitions(model_versions.name)) == {base, candidate} | ({shipped} if with_gguf else set())
+    if with_gguf:
+        assert shipped in (settings_data / "reports" / "leaderboard.html").read_text()
+        for key in ("model_evaluation", "hardware_profile"):
+            assert _materialized(instance, key, shipped), key
     for key in ("production_logs", "quarantined_logs", "golden_train", "golden_validation", "golden_test",
                 "production_drift"):
         assert _materialized(instance, key), key
@@ -97,7 +105,9 @@ def test_demo_runs_the_whole_loop_then_reuses_it(tmp_path, tiny_model_dir, monke
     assert set(latest) == set(check_keys), "golden checks recorded on the instance"
 
     launched = daemon_sensor_tick(instance)
-    assert [run.tags.get("dagster/run_key") for run in launched] == [], "the sensor launched the demo's runs again"
+    # Without llama-cpp-python the demo skips the GGUF version: that one is left to the sensor.
+    assert [run.tags.get("slm/model_version") for run in launched] == ([] if with_gguf else [shipped]), \
+        "the sensor launched the demo's runs again"
 
     # Second run: logs, golden set, models, evaluations and profiles are all reused.
     assert main(["--config", str(config), "demo"]) in (0, 1)
