@@ -9,6 +9,7 @@ import sys
 import pytest
 import yaml
 
+from slm_assets.core import layout
 from tests.evaluation.helpers import eval_sections, register, write_test_golden
 from tests.support.dagster_live import ROOT, free_port
 
@@ -52,9 +53,9 @@ def test_instance_database_down_is_exit_2_not_a_regression(project, tmp_path):
 
 
 def test_missing_golden_set_is_exit_2(project, tmp_path):
-    for path in sorted(project.golden_root.rglob("*"), reverse=True):
+    for path in sorted(layout.golden_root(project).rglob("*"), reverse=True):
         path.chmod(0o755)
-    (project.golden_dir / "test.parquet").unlink()
+    (layout.golden_dir(project) / "test.parquet").unlink()
     code, stderr, result = _gate(project, tmp_path, {})
     line = _one_line_error(code, stderr)
     assert "test.parquet" in line and result["status"] == "error", line

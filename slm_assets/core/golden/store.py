@@ -193,7 +193,7 @@ def write_golden(
 
 def _identical_versions(settings: Settings, sha: dict[str, str]) -> list[str]:
     same = []
-    for manifest_file in sorted(settings.golden_root.glob(f"*/{MANIFEST}")):
+    for manifest_file in sorted(layout.golden_root(settings).glob(f"*/{MANIFEST}")):
         try:
             if json.loads(manifest_file.read_text(encoding="utf-8")).get("sha256") == sha:
                 same.append(manifest_file.parent.name)

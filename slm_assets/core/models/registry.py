@@ -46,7 +46,6 @@ from slm_assets.core.models.integrity import (
 )
 from slm_assets.core.models.loading import ModelLoadError, validate_model_dir
 
-__all__ = ["CARD_FILE", "content_digest"]  # re-exported: the registry's public names
 ALIASES_FILE = "aliases.json"
 AUDIT_FILE = "audit.jsonl"
 # Letters, digits, '.', '_' and '-', starting with a letter or digit: no '/', no '@',
