@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -74,6 +75,29 @@ class LogSource(_Strict):
     """Under the ``predefined`` strategy: every row of this source belongs to this split."""
 
 
+class TimestampWindow(_Strict):
+    """Timestamps a log row may plausibly carry; a row outside is quarantined (``implausible_timestamp``)."""
+
+    not_before: datetime = datetime(1990, 1, 1, tzinfo=timezone.utc)
+    not_after: datetime | None = None
+    """A fixed upper bound (reproducible re-ingestion of old logs); unset: the ingestion's
+    start time plus ``future_days``."""
+    future_days: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    """Clock skew tolerated beyond the ingestion's start time when ``not_after`` is unset."""
+
+    @field_validator("not_before", "not_after")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        # A bound without a zone is read as UTC, the zone the canonical timestamps are stored in.
+        return v.replace(tzinfo=timezone.utc) if v is not None and v.tzinfo is None else v
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TimestampWindow":
+        if self.not_after is not None and self.not_after <= self.not_before:
+            raise ValueError("logs.timestamp_window.not_after must be later than not_before")
+        return self
+
+
 class LogsConfig(_Strict):
     sources: list[LogSource] = Field(default_factory=lambda: [LogSource(path="{data_dir}/logs")])
     columns: ColumnMapping = Field(default_factory=ColumnMapping)
@@ -87,6 +111,7 @@ class LogsConfig(_Strict):
     """How much of a quarantined row's raw bytes is kept (its full size and SHA-256 always are)."""
     workers: int = Field(default=0, ge=0)
     """Processes parsing large JSONL files in parallel (0: one per CPU core; 1: all in-process)."""
+    timestamp_window: TimestampWindow = Field(default_factory=TimestampWindow)
 
 
 # ------------------------------------------------------------------------- golden
@@ -185,6 +210,10 @@ class EvaluationConfig(_Strict):
     max_error_rate: float = Field(default=0.05, ge=0, le=1)
     """A run in which a larger fraction of prompts fails to generate fails, quoting the first error."""
     robustness: RobustnessConfig = Field(default_factory=RobustnessConfig)
+    # Excluded from dumps and section hashes: where answers are cached never changes them.
+    cache_url: str | None = Field(default=None, exclude=True)
+    """A PostgreSQL URL for a prediction cache shared by several machines (``$SLM_CACHE_URL`` wins);
+    None: SQLite under ``<data_dir>/cache``, or the instance's PostgreSQL when Dagster runs on one."""
 
 
 # ---------------------------------------------------------------------- profiling

@@ -54,6 +54,15 @@ def tiny_model_dir(tmp_path_factory):
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model") / "model", seed=0)
 
 
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory):
+    """A tiny float32 GGUF (llama architecture, ChatML template); the same weights as a transformers
+    folder lie in ``tiny_gguf.parent.parent / "hf"``."""
+    from slm_assets.testing_gguf import build_tiny_gguf
+
+    return build_tiny_gguf(tmp_path_factory.mktemp("tiny-gguf"))[0]
+
+
 def shared_dataset(*parts: str) -> Path:
     """A file under ../shared/datasets, or skip the test with the reason."""
     path = SHARED_DATASETS.joinpath(*parts)

@@ -1,6 +1,5 @@
 """hardware_profile materialized through Dagster with a partition, and ``slm-bench profile``."""
 
-import hashlib
 import json
 
 import dagster as dg
@@ -10,7 +9,8 @@ import pytest
 from slm_assets.cli import main
 from slm_assets.core.golden.store import write_golden
 from slm_assets.core.models.registry import FolderRegistry, ModelCard
-from slm_assets.core.schema import LOG_SCHEMA, SPLITS
+from slm_assets.core.schema import SPLITS
+from tests.support.log_rows import log_frame
 from slm_assets.defs.profiling.assets import hardware_profile
 from slm_assets.defs.resources import ModelEngines, SlmSettings
 from slm_assets.core import layout
@@ -20,15 +20,7 @@ LABELS = ["billing_refund", "login_problem"]
 
 
 def _split(texts: list[str], split: str) -> pd.DataFrame:
-    rows = [{
-        "example_id": f"{split}-{i}", "input": text, "reference": LABELS[i % 2], "timestamp": None,
-        "stratum": "all", "group_id": None, "split": None,
-        "content_hash": hashlib.sha256(text.encode()).hexdigest(), "occurrences": 1,
-        "source_file": "logs.jsonl", "source_line": i + 1, "metadata": None,
-    } for i, text in enumerate(texts)]
-    frame = pd.DataFrame(rows, columns=LOG_SCHEMA.names)
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).astype("datetime64[us, UTC]")
-    return frame
+    return log_frame([{"example_id": f"{split}-{i}", "input": text, "reference": LABELS[i % 2]} for i, text in enumerate(texts)])
 
 
 @pytest.fixture

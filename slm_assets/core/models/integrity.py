@@ -20,8 +20,15 @@ _READ_ONLY_DIR = 0o555
 
 
 def version_files(folder: Path) -> list[Path]:
-    """The files the digest covers (links out of the folder and special files are refused)."""
+    """The files the digest covers (links out of the folder and special files are refused);
+    a GGUF registered as a single file is its own list, with the digest of the folder it is copied into."""
+    if folder.is_file() and not folder.is_symlink():
+        return [folder]
     return model_files(folder, exclude=(CARD_FILE,))
+
+
+def _rel(file: Path, folder: Path) -> str:
+    return file.name if folder.is_file() else file.relative_to(folder).as_posix()
 
 
 def file_stats(folder: Path) -> dict[str, dict[str, int]]:
@@ -29,7 +36,7 @@ def file_stats(folder: Path) -> dict[str, dict[str, int]]:
     stats = {}
     for file in version_files(folder):
         st = file.stat()
-        stats[file.relative_to(folder).as_posix()] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        stats[_rel(file, folder)] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
     return stats
 
 
@@ -37,7 +44,7 @@ def hash_files(folder: Path) -> tuple[str, dict[str, str]]:
     """The content digest and each file's own sha256, in one read."""
     h, per_file = hashlib.sha256(), {}
     for file in version_files(folder):
-        rel = file.relative_to(folder).as_posix()
+        rel = _rel(file, folder)
         h.update(len(rel.encode()).to_bytes(8, "little") + rel.encode() + file.stat().st_size.to_bytes(8, "little"))
         one = hashlib.sha256()
         with open(file, "rb") as fh:

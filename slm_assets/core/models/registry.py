@@ -35,6 +35,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from slm_assets.core.io import atomic_write_json
+from slm_assets.core.models.gguf_file import GgufError, find_gguf_file, read_gguf
 from slm_assets.core.models.integrity import (
     CARD_FILE,
     READ_ONLY_FILE,
@@ -135,6 +136,8 @@ class ModelCard(BaseModel):
     """That engine's typed options (dtype, threads, base URL...), validated when the engine loads."""
     description: str = ""
     extra: dict[str, Any] = Field(default_factory=dict)
+    engine: Literal["transformers", "llama_cpp", "openai"] = "transformers"
+    engine_options: dict[str, Any] = Field(default_factory=dict)
 
 
 def read_card(path: str | Path) -> ModelCard:
@@ -178,6 +181,10 @@ class ModelVersion:
             f"{self.key}: content changed since registration ({named}; digest {actual[:12]} != "
             f"{self.digest[:12]}); versions are immutable: restore the files or register a new version"
         )
+
+
+def _relative(file: Path, src: Path) -> Path:
+    return Path(file.name) if src.is_file() else file.relative_to(src)
 
 
 def _who() -> str:
@@ -258,7 +265,7 @@ class FolderRegistry:
         """Copy ``src_dir`` in as ``name@version``; the same content again is a no-op."""
         ref = ModelRef(name, version)
         src = Path(src_dir)
-        validate_model_dir(src, allow_pickle=card.allow_pickle)
+        card = validate_source(src, card, ref)
         digest = content_digest(src)
         existing = self._existing(ref, digest)
         if existing is not None:
@@ -270,7 +277,7 @@ class FolderRegistry:
         try:
             files = version_files(src)
             for i, file in enumerate(files, 1):
-                dest = tmp / file.relative_to(src)
+                dest = tmp / _relative(file, src)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(file, dest)
                 if progress:
@@ -376,6 +383,24 @@ class FolderRegistry:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def validate_source(src: Path, card: ModelCard, ref: ModelRef) -> ModelCard:
+    """Check a source before copying: a Hugging Face folder, or a GGUF (file, or folder holding one).
+    A GGUF's card runs on llama_cpp unless it names an engine itself (openai: served elsewhere)."""
+    try:
+        gguf = find_gguf_file(src)
+        if gguf is None:
+            validate_model_dir(src, allow_pickle=card.allow_pickle)
+            return card
+        read_gguf(gguf)
+    except GgufError as exc:
+        raise RegistryError(f"{ref.key}: {exc}") from exc
+    if "engine" not in card.model_fields_set:
+        return card.model_copy(update={"engine": "llama_cpp"})
+    if card.engine == "transformers":
+        raise RegistryError(f"{ref.key}: {gguf} is a GGUF; its card must name engine llama_cpp, not transformers")
+    return card
 
 
 def get_registry(settings) -> FolderRegistry:
