@@ -14,6 +14,8 @@ Immutability: a registered version's files and folders are read-only, and card.j
 records each file's size, mtime and SHA-256. ``get`` (hence every evaluation, profile
 and comparison) re-verifies the version: a stat of each file when nothing changed, the
 full hash when a size or mtime differs; changed content is an error naming the file.
+(Hashing and read-only modes live in ``integrity``, folder checks in ``folder_checks``; what stays
+here, refs, cards, versions and aliases, is one contract, hence a file somewhat over 350 lines.)
 """
 
 import fcntl
@@ -47,7 +49,6 @@ from slm_assets.core.models.integrity import (
 )
 from slm_assets.core.models.loading import ModelLoadError, validate_model_dir
 
-__all__ = ["CARD_FILE", "content_digest"]  # re-exported: the registry's public names
 ALIASES_FILE = "aliases.json"
 AUDIT_FILE = "audit.jsonl"
 # Letters, digits, '.', '_' and '-', starting with a letter or digit: no '/', no '@',
