@@ -12,7 +12,6 @@ import yaml
 from slm_assets.core import layout
 from tests.evaluation.helpers import eval_sections, register, write_test_golden
 from tests.support.dagster_live import ROOT, free_port
-from slm_assets.core import layout
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from slm_assets.core import layout
 from slm_assets.core.io import atomic_write_json
 from slm_assets.core.models import folder_checks
 from slm_assets.core.models.loading import ModelLoadError, load_model, validate_model_dir
-from slm_assets.core.models.registry import FolderRegistry, ModelCard, ModelRef, RegistryError
+from slm_assets.core.models.registry import FolderRegistry
+from slm_assets.core.models.versions import ModelCard, ModelRef, RegistryError
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import pytest
 
 from slm_assets.cli import main
 from slm_assets.core.golden.store import write_golden
-from slm_assets.core.models.registry import FolderRegistry, ModelCard
+from slm_assets.core.models.registry import FolderRegistry
+from slm_assets.core.models.versions import ModelCard
 from slm_assets.core.schema import SPLITS
 from tests.support.log_rows import log_frame
 from slm_assets.defs.profiling.assets import hardware_profile
