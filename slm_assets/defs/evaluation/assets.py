@@ -74,5 +74,5 @@ def model_evaluation(context: dg.AssetExecutionContext, slm: SlmSettings, engine
         settings, version, progress=context.log.info, show_progress=False, contamination=report, refresh_cache=refresh,
         engines=engines.get(),
     )
-    track(context, settings, "evaluation", result.metrics, [result.directory / "metrics.json"])
+    track(context, settings, "evaluation", result.metrics, [result.metrics_path])
     yield dg.MaterializeResult(metadata=evaluation_metadata(result))
