@@ -20,17 +20,6 @@ for _var in ("SLM_CONFIG", "SLM_DATA_DIR", "SLM_REGISTRY_DIR", "DAGSTER_HOME"):
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 
-@pytest.fixture(autouse=True)
-def _no_stale_dagster_state_storage():
-    # Dagster keeps the "current" defs-state storage in a context variable that an instance
-    # sets when entered; one left behind by an earlier test refers to a garbage-collected
-    # instance and breaks the next dg.materialize ("undefined DagsterInstance weakref").
-    from dagster._core.storage.defs_state.base import set_defs_state_storage
-
-    with set_defs_state_storage(None):
-        yield
-
-
 @pytest.fixture
 def one_torch_thread():
     """Opt-in (autouse in model-heavy folders): several test processes share 2 cores here, and

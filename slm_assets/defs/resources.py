@@ -41,3 +41,8 @@ class ModelEngines(dg.ConfigurableResource):
         if self._cache is None:  # used outside a run (direct invocation in tests)
             self._cache = EngineCache()
         return self._cache
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources={"slm": SlmSettings(), "engines": ModelEngines()})

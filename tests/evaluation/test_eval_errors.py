@@ -6,6 +6,7 @@ import pytest
 from slm_assets.core.evaluation.run import EvaluationError, evaluate_model
 from slm_assets.core.inference.transformers import TransformersEngine
 from tests.evaluation.helpers import eval_sections, register, write_test_golden
+from slm_assets.core import layout
 
 
 def _failing(monkeypatch, every: int):
@@ -35,7 +36,7 @@ def test_too_many_failed_prompts_fail_the_run(make_settings, lively_model_dir, m
     message = str(raised.value)
     assert "tiny@v1: 5 of 10 prompts failed" in message and "max_error_rate 5.0%" in message
     assert "AttributeError: 'DynamicCache' object has no attribute 'view'" in message
-    assert not (settings.evaluations_dir / version.key).exists(), "no metrics over errors"
+    assert not (layout.evaluations_root(settings) / version.key).exists(), "no metrics over errors"
 
 
 def test_failures_within_the_rate_are_reported_as_errors(make_settings, lively_model_dir, monkeypatch):

@@ -10,6 +10,7 @@ pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make
 from slm_assets.cli import main  # noqa: E402
 from slm_assets.core.models.registry import ModelCard, get_registry  # noqa: E402
 from tests.evaluation.helpers import LABELS, write_test_golden  # noqa: E402
+from slm_assets.core import layout
 
 SECTIONS = {
     "task": {"labels": LABELS, "max_new_tokens": 3, "stop": ["\n"]},
@@ -47,11 +48,11 @@ def test_gate_compares_float32_transformers_with_its_gguf_on_llama_cpp(make_sett
     rows = {r["metric"]: r for r in result["comparison"]["rows"]}
     # Same weights: the same answers (up to near ties) on different engines, speed measured on each.
     assert abs(rows["accuracy"]["delta"]) <= 0.2 and rows["latency_p95_ms"]["ratio"] is not None
-    sides = json.loads((settings.comparisons_dir / "tiny@gguf" / "comparison.json").read_text())["side_by_side"]
+    sides = json.loads((layout.comparisons_root(settings) / "tiny@gguf" / "comparison.json").read_text())["side_by_side"]
     assert [sides[r][k] for r in ("candidate", "baseline") for k in ("engine", "format", "precision")] == [
         "llama_cpp", "gguf", "F32", "transformers", "safetensors", "float32"]
-    assert json.loads((settings.profiles_dir / "tiny@gguf" / "profile.json").read_text())["model"]["engine"] == "llama_cpp"
-    report = (settings.reports_dir / "tiny@gguf" / "report.html").read_text()
+    assert json.loads((layout.profiles_root(settings) / "tiny@gguf" / "profile.json").read_text())["model"]["engine"] == "llama_cpp"
+    report = (layout.reports_root(settings) / "tiny@gguf" / "report.html").read_text()
     assert "What ran" in report and "llama_cpp" in report and "transformers" in report
-    board = (settings.reports_dir / "leaderboard.html").read_text()
+    board = (layout.reports_root(settings) / "leaderboard.html").read_text()
     assert "llama_cpp" in board and "gguf" in board and "F32" in board

@@ -225,7 +225,8 @@ def test_energy_without_rapl_is_an_estimate_and_says_so(tmp_path):
     assert result["method"] == "estimated"
     assert result["note"].startswith("estimated, not measured")
     assert result["idle_watts"] == 0.0  # no idle window: the model counts busy CPU time only
-    assert 0.03 * 10 * 0.9 <= result["j_per_inference"]
+    # psutil reads CPU time in 10 ms clock ticks: a 30 ms call can count as 20 ms on a busy machine.
+    assert 0.03 * 10 * 0.5 <= result["j_per_inference"]
     assert result["gross_joules"] <= 10 * cpu_spent + 1e-6
 
 

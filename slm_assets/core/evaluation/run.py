@@ -26,13 +26,14 @@ from slm_assets.core.evaluation.contamination import ContaminationReport, ensure
 from slm_assets.core.evaluation.answers import clean_output, match_label
 from slm_assets.core.inference.base import Generation
 from slm_assets.core.inference.engine_cache import EngineCache, engines_for
-from slm_assets.core.golden.store import load_manifest, load_split
+from slm_assets.core.golden.store import load_split, verified_manifest
 from slm_assets.core.io import atomic_write, atomic_write_json
 from slm_assets.core.evaluation.metrics import is_grounded, normalize_answer, per_stratum, quality_metrics, robustness_metrics
 from slm_assets.core.evaluation.cache import CachedPrediction, CacheKey, open_cache, prompt_hash, settings_hash
 from slm_assets.core.evaluation.prompts import build_prompt, effective_task
 from slm_assets.core.evaluation.robustness import ORIGINAL, stratified_subset, variant_rng
 from slm_assets.core.schema import EXAMPLE_ID, INPUT, REFERENCE, STRATUM
+from slm_assets.core import layout
 
 PREDICTIONS_SCHEMA = pa.schema(
     [
@@ -67,15 +68,11 @@ class EvaluationResult:
 
     @property
     def metrics_path(self) -> Path:
-        return self.directory / "metrics.json"
+        return self.directory / layout.METRICS_FILE
 
     @property
     def predictions_path(self) -> Path:
-        return self.directory / "predictions.parquet"
-
-
-def evaluation_dir(settings: Settings, model_key: str, golden_version: str) -> Path:
-    return settings.evaluations_dir / model_key / golden_version
+        return self.directory / layout.PREDICTIONS_FILE
 
 
 def evaluation_rows(settings: Settings, test: pd.DataFrame) -> pd.DataFrame:
@@ -174,7 +171,7 @@ def evaluate_model(
 
 def _evaluate(settings, version, engine, say, show_progress, contamination, refresh_cache) -> EvaluationResult:
     started = time.perf_counter()
-    manifest = load_manifest(settings)
+    manifest = verified_manifest(settings)  # the whole version, not only the split read below
     test = load_split(settings, "test")
     if contamination is _NOT_CHECKED:
         contamination = ensure_not_contaminated(settings, version.card, test)
@@ -266,8 +263,8 @@ def _evaluate(settings, version, engine, say, show_progress, contamination, refr
         "golden_version": manifest.version,
         "task": task.name,
         "task_type": task.type,
-        "task_hash": settings.section_hash("task"),
-        "evaluation_hash": settings.section_hash("evaluation"),
+        "task_hash": settings.section_hash("task"),  # two evaluations are comparable only on one task
+        "provenance": layout.provenance(settings, "evaluation", version.digest),
         **quality,
         "per_stratum": per_stratum(original),
         "robustness": robustness,
@@ -289,9 +286,9 @@ def _evaluate(settings, version, engine, say, show_progress, contamination, refr
         },
         "environment": {"python": platform.python_version(), "machine": platform.machine()},
     }
-    directory = evaluation_dir(settings, version.key, manifest.version)
+    directory = layout.evaluation_dir(settings, version.key, manifest.version)
     table = pa.Table.from_pandas(predictions, schema=PREDICTIONS_SCHEMA, preserve_index=False)
-    atomic_write(directory / "predictions.parquet", lambda tmp: pq.write_table(table, tmp, compression="zstd"))
-    atomic_write_json(directory / "metrics.json", metrics)
+    atomic_write(directory / layout.PREDICTIONS_FILE, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    atomic_write_json(directory / layout.METRICS_FILE, metrics)
     say(f"accuracy {quality['accuracy']:.3f} on {quality['n_examples']} examples; wrote {directory}")
     return EvaluationResult(metrics=metrics, predictions=predictions, directory=directory, contamination=contamination)

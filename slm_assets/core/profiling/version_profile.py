@@ -3,7 +3,7 @@
 What ``hardware_profile`` and ``slm-bench profile`` call: resolve the version, load it on the
 engine its card names (once per run, through the run's ``EngineCache``), build prompts from
 ``golden_test`` (or from given inputs) with the engine's chat template, profile, add the SLO
-scorecard, write ``<profiles_dir>/<name@version>/profile.json`` atomically.
+scorecard, write ``profiles/<name@version>/profile.json`` (``core.layout``) atomically.
 """
 
 import json
@@ -21,8 +21,8 @@ from slm_assets.core.profiling.scorecard import build_scorecard
 from slm_assets.core.evaluation.prompts import build_prompt, effective_task
 from slm_assets.core.models.registry import ModelRef, get_registry
 from slm_assets.core.schema import CONTENT_HASH, INPUT
+from slm_assets.core import layout
 
-PROFILE_FILE = "profile.json"
 
 
 @dataclass
@@ -31,13 +31,9 @@ class ProfileRun:
     path: Path
 
 
-def profile_path(settings: Settings, key: str) -> Path:
-    return settings.profiles_dir / ModelRef.parse(key).key / PROFILE_FILE
-
-
 def evaluation_metrics(settings: Settings, key: str) -> dict | None:
     """The evaluation's metrics.json for this version on the current golden set, when it exists."""
-    path = settings.evaluations_dir / ModelRef.parse(key).key / settings.golden.version / "metrics.json"
+    path = layout.metrics_file(settings, ModelRef.parse(key).key)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -50,7 +46,7 @@ def golden_inputs(settings: Settings, count: int) -> list[str]:
     """``count`` inputs of golden_test, in content-hash order (deterministic, independent of file order)."""
     frame = load_split(settings, "test")
     if frame.empty:
-        raise ValueError(f"{settings.golden_dir / 'test.parquet'}: golden_test is empty; nothing to profile")
+        raise ValueError(f"{layout.golden_dir(settings) / 'test.parquet'}: golden_test is empty; nothing to profile")
     return frame.sort_values(CONTENT_HASH)[INPUT].head(count).tolist()
 
 
@@ -71,15 +67,10 @@ def memory_probe(settings: Settings, version, prompts: list[str], defaults: dict
 
 
 def _stored_memory(settings: Settings, version) -> dict | None:
-    try:
-        profile = json.loads(profile_path(settings, version.key).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    """The fresh-process memory of a current profile of ``version`` (the one staleness rule)."""
+    if not layout.is_current(settings, "profile", version.key, version.digest):
         return None
-    same_work = all(profile.get("config", {}).get(k) == getattr(settings.profiling, k)
-                    for k in ("batch_sizes", "latency_new_tokens", "throughput_new_tokens"))
-    memory = profile.get("memory") or {}
-    if profile.get("model_version", {}).get("digest") != version.digest or not same_work:
-        return None
+    memory = (layout.read_artifact(layout.profile_file(settings, version.key)) or {}).get("memory") or {}
     return memory if memory.get("method") == "fresh_process" else None
 
 
@@ -104,8 +95,9 @@ def profile_version(
         profile = profile_model(engine, prompts, cfg, gpu=gpu, progress=progress,
                                 memory_probe=memory_probe(settings, version, prompts, defaults))
     profile["model_version"] = {"key": version.key, "digest": version.digest}
+    profile["provenance"] = layout.provenance(settings, "profile", version.digest)
     profile["prompts_source"] = "inputs" if inputs is not None else f"golden_test {settings.golden.version}"
     profile["scorecard"] = build_scorecard(profile["summary"], settings.slo, evaluation_metrics(settings, key))
-    path = profile_path(settings, key)
+    path = layout.profile_file(settings, ModelRef.parse(key).key)
     atomic_write_json(path, profile)
     return ProfileRun(profile=profile, path=path)

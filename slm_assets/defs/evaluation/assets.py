@@ -4,6 +4,7 @@ import dagster as dg
 
 from slm_assets.core.evaluation.contamination import ContaminationError, check_contamination
 from slm_assets.core.evaluation.run import EvaluationResult, evaluate_model
+from slm_assets.core.markdown import md_escape
 from slm_assets.core.models.registry import get_registry
 from slm_assets.defs.evaluation.checks import contamination_check_result, contamination_check_spec
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
@@ -15,7 +16,7 @@ from slm_assets.defs.tracking import track
 def stratum_table(per_stratum: dict[str, dict]) -> str:
     lines = ["| stratum | n | accuracy | 95% CI |", "|---|---:|---:|---|"]
     for stratum, s in per_stratum.items():
-        lines.append(f"| {stratum} | {s['n']} | {s['accuracy']:.3f} | {s['ci_low']:.3f}–{s['ci_high']:.3f} |")
+        lines.append(f"| {md_escape(stratum)} | {s['n']} | {s['accuracy']:.3f} | {s['ci_low']:.3f}–{s['ci_high']:.3f} |")
     return "\n".join(lines)
 
 
@@ -74,5 +75,5 @@ def model_evaluation(context: dg.AssetExecutionContext, slm: SlmSettings, engine
         settings, version, progress=context.log.info, show_progress=False, contamination=report, refresh_cache=refresh,
         engines=engines.get(),
     )
-    track(context, settings, "evaluation", result.metrics, [result.directory / "metrics.json"])
+    track(context, settings, "evaluation", result.metrics, [result.metrics_path])
     yield dg.MaterializeResult(metadata=evaluation_metadata(result))
