@@ -81,7 +81,7 @@ class TransformersEngine(Engine):
         return self._prompts.truncate_input(text, max_tokens)
 
     def count_tokens(self, text: str) -> int:
-        return len(self._encode([text])[0])
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def _encode(self, prompts: Sequence[str]) -> list[list[int]]:
         # Chat templates already carry their special tokens.
@@ -141,6 +141,8 @@ class TransformersEngine(Engine):
 
     def generate_fixed(self, prompts, *, new_tokens, timed=False) -> list[TimedGeneration]:
         check_generation_args(new_tokens, 1)
+        if not prompts:
+            raise ValueError(f"{self.label}: generate_fixed needs at least one prompt")
         token_lists = self._encode(prompts)
         start, end, stamps = self.decoder.fixed(token_lists, new_tokens, timed)
         return [TimedGeneration(start, end, len(token_lists) * new_tokens, tuple(stamps))]
