@@ -154,14 +154,20 @@ class Ingestion:
                 initargs=(self.settings, self.schema, self.started, os.getpid()),
             )
         pending: deque[tuple[Future, bytes, int]] = deque()
-        for first_line, chunk in chunks:
-            pending.append((self.pool.submit(map_chunk_in_worker, chunk, first_line, split, file), chunk, first_line))
-            if len(pending) >= 2 * self.workers:  # bounded: memory does not grow with the file
-                future, done_chunk, done_first = pending.popleft()
-                yield future.result(), raw_lookup(done_chunk, done_first)
+        broken: BaseException | None = None
+        try:
+            for first_line, chunk in chunks:
+                pending.append((self.pool.submit(map_chunk_in_worker, chunk, first_line, split, file), chunk, first_line))
+                if len(pending) >= 2 * self.workers:  # bounded: memory does not grow with the file
+                    future, done_chunk, done_first = pending.popleft()
+                    yield future.result(), raw_lookup(done_chunk, done_first)
+        except _READ_ERRORS as exc:
+            broken = exc  # the chunks already with the workers are still rows read: take them first
         while pending:
             future, done_chunk, done_first = pending.popleft()
             yield future.result(), raw_lookup(done_chunk, done_first)
+        if broken is not None:
+            raise broken
 
     def other_results(self, path: Path, fmt: str, split: str | None, codec: str | None) -> Iterator[tuple[Mapped, None]]:
         """Mapped groups of a CSV or Parquet file, read in this process."""
