@@ -100,3 +100,21 @@ def test_special_files_and_dangling_links_are_listed(make_settings, tmp_path):
             ("b.jsonl", "special_file"), ("c.jsonl", "special_file"), ("d.jsonl", "dangling_link"), ("e.jsonl", "same_file"),
         ]
         assert report.files == [str(src / "a.jsonl")] and len(kept) == 3
+
+
+def test_truncated_compressed_csv_keeps_its_rows_before_the_break(make_settings, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    body = b"".join(f"r{i},request number {i},2025-03-01T10:00:00Z\n".encode() for i in range(20_000))
+    (src / "a.csv.gz").write_bytes(gzip.compress(b"id,text,ts\n" + body)[:-3000])
+    whole_lines = 0
+    with gzip.open(src / "a.csv.gz") as fh:  # line by line, as the CSV reader reads
+        try:
+            for _ in fh:
+                whole_lines += 1
+        except EOFError:
+            pass
+    report, kept, _ = run(_settings(make_settings, src), tmp_path / "out")
+    assert _rejected(report) == [("a.csv.gz", "truncated_file")]
+    assert report.rows_read == report.rows_kept == whole_lines - 1  # every record before the break
+    assert kept[-1]["input"] == f"request number {len(kept) - 1}"

@@ -44,6 +44,15 @@ _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _READ_ERRORS = (*compression.DECOMPRESSION_ERRORS, zlib.error)
 
 
+def _until_broken(records: Iterator[log_readers.Record], broken: list[BaseException]) -> Iterator[log_readers.Record]:
+    """The records until the stream breaks; the error is kept in ``broken`` for the caller to raise
+    once the records before it are taken (otherwise the group being built would be lost)."""
+    try:
+        yield from records
+    except _READ_ERRORS as exc:
+        broken.append(exc)
+
+
 class Ingestion:
     def __init__(self, settings: Settings, work: Path, progress: Callable[[str], None] | None, started: datetime):
         self.settings = settings
@@ -183,12 +192,16 @@ class Ingestion:
                     required[c] = "any"
             optional = [c for c in [cols.reference, cols.group, cols.split, *cols.metadata] if c]
             records = log_readers.read_parquet(path, required, optional, self.cfg.batch_rows)
+        broken: list[BaseException] = []
+        records = _until_broken(records, broken)
         while True:
             group = islice(records, 5000)
             mapped = map_records(self.mapper, group, split, str(path), self.schema, self.cfg.raw_bytes_kept, carry_raw=True)
             if not mapped.keys and not mapped.rejects:
-                return
+                break
             yield mapped, None
+        if broken:
+            raise broken[0]
 
     def reject_file(self, file: str, reason: str, detail: str) -> None:
         """A file-level entry: ``source_line`` 0 in quarantine, listed in ``files_rejected``; not a row."""
