@@ -118,3 +118,18 @@ def test_sigkill_leaves_no_worker_and_the_next_run_cleans_up(make_settings, tmp_
     assert not any(_alive(pid) for pid in workers)
     run(settings, out)
     assert not list((out / "versions").glob(".partial-*"))
+
+
+def test_readers_follow_the_pointer(make_settings, tmp_path):
+    from slm_assets.core import layout
+
+    src = tmp_path / "a.jsonl"
+    src.write_bytes(line("a"))
+    settings = _settings(make_settings, src)
+    first = ingest_logs(settings, layout.ingested_dir(settings))
+    assert layout.production_logs_file(settings) == Path(first.production_path)
+    src.write_bytes(line("a") + line("b", "another"))
+    second = ingest_logs(settings, layout.ingested_dir(settings))
+    # The golden build and drift read this path: the new version, resolved once, not a mix.
+    assert layout.production_logs_file(settings) == Path(second.production_path)
+    assert pq.read_metadata(layout.production_logs_file(settings)).num_rows == 2
