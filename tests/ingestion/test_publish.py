@@ -133,3 +133,26 @@ def test_readers_follow_the_pointer(make_settings, tmp_path):
     # The golden build and drift read this path: the new version, resolved once, not a mix.
     assert layout.production_logs_file(settings) == Path(second.production_path)
     assert pq.read_metadata(layout.production_logs_file(settings)).num_rows == 2
+
+
+def test_a_run_stopped_before_the_pointer_swap_changes_nothing_readers_see(make_settings, tmp_path, monkeypatch):
+    from slm_assets.core.ingestion import publish
+
+    src, out = tmp_path / "a.jsonl", tmp_path / "out"
+    src.write_bytes(line("a") + b"{broken\n")
+    good, _, _ = run(_settings(make_settings, src), out)
+    src.write_bytes(line("a") + line("b", "second text"))
+
+    def killed(*args):
+        raise KeyboardInterrupt  # stands for a kill between the version rename and the swap
+
+    monkeypatch.setattr(publish, "_link", killed)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_logs(_settings(make_settings, src), out)
+    monkeypatch.undo()
+    report = json.loads((out / "ingest_report.json").read_text())
+    assert report["version"] == good.version and report["rows_quarantined"] == 1
+    assert pq.read_metadata(out / "quarantined_logs.parquet").num_rows == 1
+    assert pq.read_metadata(out / "production_logs.parquet").num_rows == 1
+    latest, _, _ = run(_settings(make_settings, src), out)  # the unpublished folder goes
+    assert sorted(p.name for p in (out / "versions").iterdir()) == sorted([good.version, latest.version])
