@@ -1,7 +1,9 @@
 """Files a source can name that used to be misread, read many times, hang, or vanish from the report."""
 
+import bz2
 import gzip
 import io
+import lzma
 import os
 import zipfile
 
@@ -23,11 +25,14 @@ def _rejected(report):
     return sorted((os.path.basename(f["file"]), f["reason"]) for f in report.files_rejected)
 
 
-@pytest.mark.parametrize("name", ["logs.jsonl", "logs.jsonl.gz"])
-def test_gzip_is_read_whatever_its_name(make_settings, tmp_path, name):
+@pytest.mark.parametrize(
+    "name, compress",
+    [("logs.jsonl", gzip.compress), ("logs.jsonl.gz", gzip.compress), ("logs.jsonl.bz2", bz2.compress), ("logs.json", lzma.compress)],
+)
+def test_compressed_jsonl_is_read_whatever_its_name(make_settings, tmp_path, name, compress):
     src = tmp_path / "src"
     src.mkdir()
-    (src / name).write_bytes(gzip.compress(ROWS))
+    (src / name).write_bytes(compress(ROWS))
     report, kept, quarantined = run(_settings(make_settings, src), tmp_path / "out")
     assert [r["example_id"] for r in kept] == ["a", "b", "c"] and quarantined == []
 
