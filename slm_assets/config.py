@@ -200,6 +200,8 @@ class EvaluationConfig(_Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     share_prompt_prefix: bool = True
     """Prefill the prompts' common head (instruction, label list) once per run; off: every batch prefills it."""
+    max_error_rate: float = Field(default=0.05, ge=0, le=1)
+    """A run in which a larger fraction of prompts fails to generate fails, quoting the first error."""
     robustness: RobustnessConfig = Field(default_factory=RobustnessConfig)
 
 
@@ -223,6 +225,9 @@ class ProfilingConfig(_Strict):
     """Idle power is measured over this window just before the energy window (NVML, RAPL)."""
     bandwidth_test_mb: int = Field(default=256, gt=0)
     """Array size of the memory-bandwidth copy test (the roofline's denominator)."""
+    memory_in_fresh_process: bool = True
+    """On CPU, measure the engine's peak memory in a fresh spawned process (this process's RSS
+    holds earlier work: an evaluation, a fine-tune); off: this process's RSS, labelled as such."""
 
 
 class SloConfig(_Strict):

@@ -12,7 +12,7 @@ from slm_assets.core.models.registry import FolderRegistry, ModelCard
 from slm_assets.core.schema import SPLITS
 from tests.support.log_rows import log_frame
 from slm_assets.defs.profiling.assets import hardware_profile
-from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.resources import ModelEngines, SlmSettings
 from slm_assets.core import layout
 
 KEY = "tiny@v1"
@@ -46,7 +46,7 @@ def test_hardware_profile_materializes_a_partition(project):
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("model_versions", [KEY])
     result = dg.materialize([hardware_profile], partition_key=KEY, instance=instance,
-                            resources={"slm": SlmSettings(config_path=str(project.config_path))})
+                            resources={"slm": SlmSettings(config_path=str(project.config_path)), "engines": ModelEngines()})
     assert result.success
     [event] = result.get_asset_materialization_events()
     meta = {k: v.value for k, v in event.materialization.metadata.items()}
@@ -63,6 +63,13 @@ def test_hardware_profile_materializes_a_partition(project):
     assert stored["summary"]["latency_p95_ms"] == pytest.approx(meta["latency_p95_ms"])
     assert stored["prompts_source"] == "golden_test v1" and stored["model_version"]["key"] == KEY
     assert stored["latency"]["distinct_prompts"] == 3
+    # Memory of the engine alone: a fresh process that loaded only this version.
+    memory = stored["memory"]
+    assert memory["method"] == "fresh_process" and set(memory["phases"]) == {"load", "latency", "throughput_bs1",
+                                                                             "throughput_bs2"}
+    assert 0 < memory["runtime_rss_mb"] < memory["peak_rss_mb"] == stored["summary"]["peak_memory_mb"]
+    assert memory["engine_rss_mb"] == pytest.approx(memory["peak_rss_mb"] - memory["runtime_rss_mb"])
+    assert (meta["engine"], meta["format"], meta["precision"]) == ("transformers", "safetensors", "float32")
 
 
 def test_cli_profiles_then_shows(project, capsys, tmp_path):

@@ -34,11 +34,16 @@ def version_summary(settings: Settings, key: str) -> dict[str, Any] | None:
     profile = _read_json(layout.profile_file(settings, key)) or {}
     comparison = _read_json(layout.comparison_file(settings, key)) or {}
     summary = profile.get("summary", {})
+    model = profile.get("model") or {}
     when = metrics.get("created_at") or datetime.fromtimestamp(metrics_path.stat().st_mtime, UTC).isoformat()
     robustness = metrics.get("robustness") or {}
     return {
         "key": key,
         "evaluated_at": when,
+        # What ran: the engine and the weights' format and precision (from the profile).
+        "engine": model.get("engine"),
+        "format": model.get("format"),
+        "precision": model.get("precision"),
         "accuracy": metrics.get("accuracy"),
         "accuracy_ci_low": metrics.get("accuracy_ci_low"),
         "accuracy_ci_high": metrics.get("accuracy_ci_high"),
@@ -228,6 +233,18 @@ def _page(title: str, sections: list[tuple[str, str | go.Figure | None]]) -> str
             f"<p class='note'>Generated {generated} from the stored artifacts.</p>{''.join(parts)}</body></html>")
 
 
+def _engines_table(comparison: dict[str, Any], profiles: dict[str, dict[str, Any]]) -> str | None:
+    """Engine, format and precision of each side (they may differ: a cross-engine gate), from the
+    side-by-side rounds, else from the version's profile."""
+    cols, rows = ["engine", "format", "precision"], []
+    for role in ("candidate", "baseline"):
+        key = comparison.get(role)
+        facts = (comparison.get("side_by_side") or {}).get(role) or (profiles.get(key) or {}).get("model")
+        if key and facts:
+            rows.append([role, key, *[facts.get(c) for c in cols]])
+    return _table(["side", "version", *cols], rows) if rows else None
+
+
 def _load_predictions(settings: Settings, key: str) -> pd.DataFrame | None:
     path = layout.predictions_file(settings, key)
     return pd.read_parquet(path, columns=["example_id", "stratum", "variant", "correct"]) if path.is_file() else None
@@ -250,6 +267,7 @@ def write_report(settings: Settings, key: str) -> Path:
             f"alpha {comparison['alpha']}, {comparison.get('paired_examples', 0)} paired examples.</p>")
     sections: list[tuple[str, str | go.Figure | None]] = [
         ("Verdict", head + verdict_table(comparison)),
+        ("What ran", _engines_table(comparison, profiles)),
         ("SLO scorecard: candidate", _scorecard_table(comparison.get("scorecards", {}).get("candidate"))),
         ("SLO scorecard: baseline", _scorecard_table(comparison.get("scorecards", {}).get("baseline"))),
         ("Accuracy vs latency across versions", accuracy_vs_latency(versions, highlight=key)),
@@ -269,7 +287,7 @@ def write_leaderboard(settings: Settings) -> Path:
     """reports/leaderboard.html: every version evaluated on the current golden set."""
     versions = all_versions(settings)
     ranked = sorted(versions, key=lambda v: (-(v["accuracy"] or 0), v["latency_p95_ms"] or float("inf")))
-    cols = ["key", "accuracy", "macro_f1", "hallucination_rate", "robustness_consistency", "latency_p95_ms",
+    cols = ["key", "engine", "format", "precision", "accuracy", "macro_f1", "hallucination_rate", "robustness_consistency", "latency_p95_ms",
             "tokens_per_second", "peak_memory_mb", "verdict", "baseline", "evaluated_at"]
     table = _table(cols, [[v[c] for c in cols] for v in ranked], [v["verdict"] or "" for v in ranked])
     frames = {v["key"]: f for v in versions if (f := _load_predictions(settings, v["key"])) is not None}
