@@ -5,6 +5,8 @@ checks, its evaluation and profile when missing or stale, the comparison and its
 blocking ``no_regression`` check, the report), prints a Markdown summary, writes
 JSON, appends to ``$GITHUB_STEP_SUMMARY`` when set.
 Exit 0 pass (or no baseline yet), 1 regression, 2 error; a one-line reason on stderr.
+An infrastructure failure (instance database down, registry, missing or unreadable files)
+is always 2, never 1: CI must not read an outage as a regression.
 """
 
 import argparse
@@ -15,14 +17,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from slm_assets.config import Settings, load_settings
+from slm_assets.config import ConfigError, Settings, load_settings
 from slm_assets.core.comparison.compare import markdown_table
-from slm_assets.core.comparison.run import comparison_path, evaluation_is_current
 from slm_assets.core.io import atomic_write_json
-from slm_assets.core.profiling.version_profile import profile_path
-from slm_assets.core.models.registry import ModelRef, ModelVersion, RegistryError, get_registry
+from slm_assets.core.models.registry import ModelChangedError, ModelRef, ModelVersion, RegistryError, get_registry
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
+from slm_assets.core import layout
 
 PASS, REGRESSION, ERROR = 0, 1, 2
 CHECK = "no_regression"
@@ -37,20 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _profile_is_current(settings: Settings, version: ModelVersion) -> bool:
-    try:
-        profile = json.loads(profile_path(settings, version.key).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return (profile.get("model_version") or {}).get("digest") == version.digest and profile.get(
-        "config"
-    ) == settings.profiling.model_dump(mode="json")
-
-
 def _needed(settings: Settings, version: ModelVersion) -> list[str]:
     """The per-version assets to (re)materialize: evaluation and profile only when missing or stale."""
-    keys = [] if evaluation_is_current(settings, version) else ["model_evaluation"]
-    keys += [] if _profile_is_current(settings, version) else ["hardware_profile"]
+    keys = [] if layout.is_current(settings, "evaluation", version.key, version.digest) else ["model_evaluation"]
+    keys += [] if layout.is_current(settings, "profile", version.key, version.digest) else ["hardware_profile"]
     return keys + ["baseline_comparison", "evaluation_report"]
 
 
@@ -59,7 +50,8 @@ def _instance() -> dg.DagsterInstance:
 
 
 def _materialize(settings, instance, key: str, selection: list[str], baseline: str | None, log_level: str):
-    from slm_assets.definitions import defs
+    from slm_assets.definitions import defs as load_defs
+    defs = load_defs()
 
     run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level.upper()}}}}
     if baseline and "baseline_comparison" in selection:
@@ -126,10 +118,32 @@ def _finish(args, candidate: str, code: int, reason: str, comparison: dict | Non
     return code
 
 
+def _one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
+
+
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _gate(args)
+    except ConfigError:
+        raise  # exit 2 in cli.main, with every invalid key listed
+    except Exception as exc:  # anything outside the verdict is infrastructure: exit 2 with one line
+        reason = f"infrastructure error, no verdict: {_one_line(exc)}"
+        try:
+            return _finish(args, args.candidate, ERROR, reason)
+        except Exception as second:  # the summary or JSON file cannot be written either
+            print(f"slm-bench gate: {reason}; and writing the result failed: {_one_line(second)}", file=sys.stderr)
+            return ERROR
+
+
+def _gate(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     try:
         version = get_registry(settings).get(ModelRef.parse(args.candidate))
+    except ModelChangedError as exc:
+        return _finish(args, args.candidate, ERROR, f"registered model changed: {exc}")
     except RegistryError as exc:
         return _finish(args, args.candidate, ERROR, f"unknown model: {exc}")
     key = version.key
@@ -139,11 +153,11 @@ def run(args: argparse.Namespace) -> int:
     golden = ["golden_train", "golden_validation", "golden_test"]
     result = _materialize(settings, instance, key, golden + _needed(settings, version), args.baseline, args.log_level)
     code, reason = (PASS, "") if result.success else _failure_reason(result)
-    comparison_file = comparison_path(settings, key)
+    comparison_file = layout.comparison_file(settings, key)
     comparison = None
     if code != ERROR and comparison_file.is_file():
         comparison = json.loads(comparison_file.read_text(encoding="utf-8"))
-    report = settings.reports_dir / key / "report.html"
+    report = layout.report_file(settings, key)
     if code == REGRESSION:
         # The blocking check kept the report from running in that run: draw it on its own.
         _materialize(settings, instance, key, ["evaluation_report"], None, args.log_level)

@@ -18,6 +18,7 @@ from slm_assets.testing import build_tiny_model
 from tests.support.celery_cluster import CeleryCluster, latest_run, step_workers
 from tests.support.dagster_live import ROOT, wait_for
 from tests.support.tiny_project import build_tiny_project
+from slm_assets.core import layout
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -76,7 +77,7 @@ def _in_process(config, key: str) -> dict:
 
 def _outcome(config, key: str) -> dict:
     settings = load_settings(config)
-    folder = settings.evaluations_dir / key / settings.golden.version
+    folder = layout.evaluations_root(settings) / key / settings.golden.version
     metrics = json.loads((folder / "metrics.json").read_text())
     predictions = pd.read_parquet(folder / "predictions.parquet").sort_values(["example_id", "variant"])
     return {

@@ -33,6 +33,7 @@ WRITER = """
 import sys, time
 from pathlib import Path
 from slm_assets.core.evaluation.cache import PostgresPredictionCache, CacheKey, CachedPrediction
+from slm_assets.core import layout
 url, tag, start, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 cache = PostgresPredictionCache(url)
 cache.count()  # connected and the table exists before the start line
@@ -123,7 +124,7 @@ def test_a_postgres_instance_brings_its_cache(postgres, tmp_path, monkeypatch):
     key = CacheKey("m", "p", "s", "ex", "original")
     cache.put_many([(key, CachedPrediction("refund", 1))])
     assert PostgresPredictionCache(postgres.url("cache_instance")).get_many([key])[key].raw_output == "refund"
-    assert not (settings.cache_dir / "predictions.sqlite").exists()
+    assert not (layout.cache_dir(settings) / "predictions.sqlite").exists()
 
 
 def _evaluate(config: Path, key: str, url: str | None) -> subprocess.Popen:
@@ -137,7 +138,7 @@ def _evaluate(config: Path, key: str, url: str | None) -> subprocess.Popen:
 
 def _predictions(config: Path, key: str) -> pd.DataFrame:
     settings = load_settings(config)
-    frame = pd.read_parquet(settings.evaluations_dir / key / settings.golden.version / "predictions.parquet")
+    frame = pd.read_parquet(layout.evaluations_root(settings) / key / settings.golden.version / "predictions.parquet")
     return frame.sort_values(["example_id", "variant"]).reset_index(drop=True)[
         ["example_id", "variant", "raw_output", "prediction", "correct"]
     ]

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from slm_assets.core import layout
 
 CACHE_URL_ENV = "SLM_CACHE_URL"
 
@@ -261,4 +262,4 @@ def open_cache(settings) -> PredictionCache | PostgresPredictionCache:
     url = cache_url(settings)
     if url:
         return PostgresPredictionCache(url)
-    return PredictionCache(settings.cache_dir / "predictions.sqlite")
+    return PredictionCache(layout.prediction_cache_file(settings))

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ import pyarrow.parquet as pq
 
 from slm_assets.config import Settings
 from slm_assets.core.schema import LOG_SCHEMA, REFERENCE, SPLITS, STRATUM
+from slm_assets.core import layout
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -41,6 +43,10 @@ _NOT_SPLIT_RELEVANT = {
 
 class GoldenSetError(RuntimeError):
     """The golden set is missing, tampered with, or does not match the configuration."""
+
+
+class IdenticalGoldenVersionWarning(UserWarning):
+    """A new golden version froze splits byte-identical to an existing one (the bump changed nothing)."""
 
 
 @dataclass
@@ -136,11 +142,11 @@ def write_golden(
     """Write a new frozen version atomically; refuse if the version already exists."""
     if set(splits) != set(SPLITS):
         raise GoldenSetError(f"expected splits {list(SPLITS)}, got {sorted(splits)}")
-    final = settings.golden_dir
+    final = layout.golden_dir(settings)
     if final.exists():
         raise GoldenSetError(f"golden set {settings.golden.version} already exists at {final}; it is never rewritten")
-    settings.golden_root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{settings.golden.version}.", suffix=".tmp", dir=settings.golden_root))
+    layout.golden_root(settings).mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{settings.golden.version}.", suffix=".tmp", dir=layout.golden_root(settings)))
     try:
         rows, sha = {}, {}
         for split in SPLITS:
@@ -149,6 +155,12 @@ def write_golden(
             rows[split] = len(splits[split])
             sha[split] = file_sha256(path)
         config = split_config(settings)
+        if same := _identical_versions(settings, sha):
+            extra = {**(extra or {}), "identical_to": same}
+            warnings.warn(IdenticalGoldenVersionWarning(
+                f"golden set {settings.golden.version}: its splits are byte-identical to version(s) "
+                f"{', '.join(same)} (the config change does not move any row); evaluations on both are redundant"
+            ), stacklevel=2)
         manifest = Manifest(
             version=settings.golden.version,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -179,6 +191,17 @@ def write_golden(
     return manifest
 
 
+def _identical_versions(settings: Settings, sha: dict[str, str]) -> list[str]:
+    same = []
+    for manifest_file in sorted(layout.golden_root(settings).glob(f"*/{MANIFEST}")):
+        try:
+            if json.loads(manifest_file.read_text(encoding="utf-8")).get("sha256") == sha:
+                same.append(manifest_file.parent.name)
+        except (OSError, ValueError, AttributeError):
+            continue  # a damaged version is verify_golden's business, not this warning's
+    return same
+
+
 def _remove_tree(path: Path) -> None:
     if not path.exists():
         return
@@ -187,7 +210,7 @@ def _remove_tree(path: Path) -> None:
 
 
 def _version_dir(settings: Settings, version: str | None) -> Path:
-    return settings.golden_root / version if version else settings.golden_dir
+    return layout.golden_root(settings) / version if version else layout.golden_dir(settings)
 
 
 def load_manifest(settings: Settings, version: str | None = None) -> Manifest:
@@ -252,6 +275,23 @@ def verify_golden(settings: Settings, version: str | None = None) -> list[str]:
     return problems
 
 
+def verified_manifest(settings: Settings, version: str | None = None) -> Manifest:
+    """The manifest of a version whose every part checks out: all splits' hashes and row counts,
+    no file missing or added, and a manifest consistent with itself. Evaluation calls this, so a
+    tampered train split or folder stops it even though it reads only the test split."""
+    problems = verify_golden(settings, version)
+    if not problems:
+        manifest = load_manifest(settings, version)
+        if manifest.version != manifest.directory.name:
+            problems.append(f"{manifest.directory / MANIFEST}: names version {manifest.version!r}")
+        elif manifest.config_hash != config_hash(manifest.config):
+            problems.append(f"{manifest.directory / MANIFEST}: config_hash does not match its own config: edited")
+    if problems:
+        name = version or settings.golden.version
+        raise GoldenSetError(f"golden set {name} failed verification: " + "; ".join(problems))
+    return manifest
+
+
 def _changed_keys(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
     changed = []
     for key in sorted(set(old) | set(new)):
@@ -267,7 +307,7 @@ def _next_version(settings: Settings) -> str:
     current = settings.golden.version
     match = re.fullmatch(r"(.*?)(\d+)", current)
     stem, n = (match.group(1), int(match.group(2))) if match else (f"{current}-", 1)
-    while (settings.golden_root / f"{stem}{n + 1}").exists():
+    while (layout.golden_root(settings) / f"{stem}{n + 1}").exists():
         n += 1
     return f"{stem}{n + 1}"
 
@@ -304,12 +344,12 @@ def freeze_or_verify(
     ``reused`` says which path was taken; ``extra["source_changed"]`` (reused only)
     says whether the logs changed since freezing (new logs never alter a frozen set).
     """
-    if settings.golden_dir.exists():
+    if layout.golden_dir(settings).exists():
         return _verify_existing(settings, source_fingerprint)
     splits, dropped = build()
     try:
         return write_golden(settings, splits, source_fingerprint, extra=extra, dropped=dropped)
     except OSError:
-        if settings.golden_dir.exists():  # another run froze it first: serve theirs, verified
+        if layout.golden_dir(settings).exists():  # another run froze it first: serve theirs, verified
             return _verify_existing(settings, source_fingerprint)
         raise
