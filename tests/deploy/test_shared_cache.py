@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from slm_assets.config import load_settings
+from slm_assets.core import layout
 from slm_assets.core.evaluation.cache import (
     PG_TABLE,
     CachedPrediction,
