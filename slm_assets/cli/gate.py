@@ -18,7 +18,8 @@ from pathlib import Path
 from slm_assets.config import ConfigError, Settings, load_settings
 from slm_assets.core import layout
 from slm_assets.core.io import atomic_write_json
-from slm_assets.core.models.registry import ModelChangedError, ModelRef, ModelVersion, RegistryError, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelChangedError, ModelRef, ModelVersion, RegistryError
 
 # Dagster and pandas are imported inside the functions that need them, so that
 # `slm-bench gate --help` stays instant (see slm_assets/cli/__init__.py).

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from slm_assets.config import load_settings
 from slm_assets.core import layout
-from slm_assets.core.models.registry import ModelRef, RegistryError
+from slm_assets.core.models.versions import ModelRef, RegistryError
 
 _SHOWN = ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "ttft_ms", "tpot_ms", "tokens_per_second",
           "best_batch_size", "peak_memory_mb", "energy_j_per_inference", "energy_method", "load_seconds",

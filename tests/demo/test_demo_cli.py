@@ -12,7 +12,8 @@ from slm_assets.cli import main
 from slm_assets.config import DEFAULT_CONFIG, PROJECT_ROOT
 from slm_assets.core.models import base_model
 from slm_assets.core import layout
-from slm_assets.core.models.registry import ModelRef, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelRef
 from slm_assets.defs.partitions import model_versions
 from tests.demo.sensor_tick import daemon_sensor_tick
 
