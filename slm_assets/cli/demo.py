@@ -123,6 +123,7 @@ def materialize_data(instance: dg.DagsterInstance, log_level: str) -> None:
 def run_version_job(settings: Settings, instance: dg.DagsterInstance, version: ModelVersion, log_level: str) -> bool:
     """The ``evaluate_model_version`` job on the version's partition, skipping a current evaluation or
     profile (the gate's rule); True on success, False when the blocking ``no_regression`` check failed."""
+    from slm_assets.cli.gate import INCONCLUSIVE as GATE_INCONCLUSIVE
     from slm_assets.cli.gate import REGRESSION as GATE_REGRESSION
     from slm_assets.cli.gate import _failure_reason, _needed
     from slm_assets.defs.partitions import model_versions
@@ -143,7 +144,7 @@ def run_version_job(settings: Settings, instance: dg.DagsterInstance, version: M
     if result.success:
         return True
     code, reason = _failure_reason(result)
-    if code != GATE_REGRESSION:
+    if code not in (GATE_REGRESSION, GATE_INCONCLUSIVE):
         raise DemoError(f"{PER_VERSION_JOB} for {version.key}: {reason}")
     print(reason, flush=True)
     # The blocking check kept the report from running: draw it on its own, as the gate does.

@@ -4,7 +4,9 @@ Materializes in-process what the candidate needs (golden splits verified with th
 checks, its evaluation and profile when missing or stale, the comparison and its
 blocking ``no_regression`` check, the report), prints a Markdown summary, writes
 JSON, appends to ``$GITHUB_STEP_SUMMARY`` when set.
-Exit 0 pass (or no baseline yet), 1 regression, 2 error; a one-line reason on stderr.
+Exit 0 pass (or no baseline yet; also inconclusive unless comparison.fail_on_inconclusive),
+1 regression, 2 error, 3 inconclusive when comparison.fail_on_inconclusive; a one-line reason
+on stderr and, in the summary, what the gate could and could not detect at its size.
 """
 
 import argparse
@@ -16,15 +18,16 @@ from pathlib import Path
 import dagster as dg
 
 from slm_assets.config import Settings, load_settings
-from slm_assets.core.comparison.compare import markdown_table
-from slm_assets.core.comparison.run import comparison_path, evaluation_is_current
+from slm_assets.core.comparison.artifacts import is_current
+from slm_assets.core.comparison.render import markdown_table
+from slm_assets.core.comparison.run import comparison_path
 from slm_assets.core.io import atomic_write_json
-from slm_assets.core.profiling.version_profile import profile_path
 from slm_assets.core.models.registry import ModelRef, ModelVersion, RegistryError, get_registry
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
 
-PASS, REGRESSION, ERROR = 0, 1, 2
+PASS, REGRESSION, ERROR, INCONCLUSIVE = 0, 1, 2, 3
+STATUS = {PASS: "pass", REGRESSION: "regression", ERROR: "error", INCONCLUSIVE: "inconclusive"}
 CHECK = "no_regression"
 
 
@@ -37,21 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _profile_is_current(settings: Settings, version: ModelVersion) -> bool:
-    try:
-        profile = json.loads(profile_path(settings, version.key).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return (profile.get("model_version") or {}).get("digest") == version.digest and profile.get(
-        "config"
-    ) == settings.profiling.model_dump(mode="json")
-
-
 def _needed(settings: Settings, version: ModelVersion) -> list[str]:
     """The per-version assets to (re)materialize: evaluation and profile only when missing or stale."""
-    keys = [] if evaluation_is_current(settings, version) else ["model_evaluation"]
-    keys += [] if _profile_is_current(settings, version) else ["hardware_profile"]
-    return keys + ["baseline_comparison", "evaluation_report"]
+    keys = [] if is_current(settings, version, "evaluation") else ["model_evaluation"]
+    keys += [] if is_current(settings, version, "profile") else ["hardware_profile"]
+    return keys + ["baseline_comparison", "model_promotion", "evaluation_report"]
 
 
 def _instance() -> dg.DagsterInstance:
@@ -76,12 +69,15 @@ def _materialize(settings, instance, key: str, selection: list[str], baseline: s
 
 
 def _failure_reason(result) -> tuple[int, str]:
-    """Exit code and one-line reason of a failed run: a regression, a failed check, or a step error."""
+    """Exit code and one-line reason of a failed run: a regression, an inconclusive comparison that
+    the config fails, a failed check, or a step error."""
     failed_checks = [
         e for e in result.get_asset_check_evaluations() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
     for evaluation in failed_checks:
         if evaluation.check_name == CHECK:
+            if (evaluation.metadata.get("verdict") or dg.TextMetadataValue("")).value == "inconclusive":
+                return INCONCLUSIVE, f"inconclusive: {evaluation.description}"
             return REGRESSION, f"regression: {evaluation.description}"
     if failed_checks:
         names = ", ".join(f"{e.asset_key.to_user_string()}:{e.check_name}" for e in failed_checks)
@@ -96,7 +92,9 @@ def _failure_reason(result) -> tuple[int, str]:
 
 
 def _summary(candidate: str, code: int, reason: str, comparison: dict | None, report: Path | None) -> str:
-    status = {PASS: "PASS", REGRESSION: "REGRESSION", ERROR: "ERROR"}[code]
+    status = STATUS[code].upper()
+    if code == PASS and comparison and comparison["verdict"] == "inconclusive":
+        status = "INCONCLUSIVE (not failing CI: comparison.fail_on_inconclusive is false)"
     parts = [f"## SLM gate: {candidate}: {status}", "", reason]
     if comparison is not None:
         parts += ["", markdown_table(comparison)]
@@ -115,7 +113,7 @@ def _finish(args, candidate: str, code: int, reason: str, comparison: dict | Non
         atomic_write_json(args.json_path, {
             "candidate": candidate,
             "exit_code": code,
-            "status": {PASS: "pass", REGRESSION: "regression", ERROR: "error"}[code],
+            "status": STATUS[code],
             "reason": reason,
             "verdict": comparison["verdict"] if comparison else None,
             "baseline": comparison["baseline"] if comparison else None,
@@ -144,10 +142,12 @@ def run(args: argparse.Namespace) -> int:
     if code != ERROR and comparison_file.is_file():
         comparison = json.loads(comparison_file.read_text(encoding="utf-8"))
     report = settings.reports_dir / key / "report.html"
-    if code == REGRESSION:
+    if code in (REGRESSION, INCONCLUSIVE):
         # The blocking check kept the report from running in that run: draw it on its own.
         _materialize(settings, instance, key, ["evaluation_report"], None, args.log_level)
     if code == PASS:
         reason = (f"no baseline yet ({comparison['baseline_spec']!r}): passes as the first model"
-                  if comparison["verdict"] == "no_baseline" else f"pass against {comparison['baseline']}")
+                  if comparison["verdict"] == "no_baseline" else f"{comparison['verdict']} against {comparison['baseline']}")
+    if comparison and comparison.get("power"):
+        reason += f" -- {comparison['power']['sentence']}"
     return _finish(args, key, code, reason, comparison, report if report.is_file() and code != ERROR else None)

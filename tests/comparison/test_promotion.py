@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from slm_assets.core.comparison.compare import promote_if_passed, resolve_baseline
+from slm_assets.core.comparison.baseline import promote_if_passed, resolve_baseline
 from slm_assets.core.models.registry import FolderRegistry, ModelCard, ModelRef, RegistryError
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -1,20 +1,17 @@
 """What ``baseline_comparison`` does: resolve the baseline, make sure both evaluations exist on
 the same golden version, profile both models side by side, compare, write comparison.json."""
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from slm_assets.config import Settings
-from slm_assets.core.comparison.compare import (
-    compare,
-    evaluation_dir,
-    load_evaluation,
-    resolve_baseline,
-    speed_from_side_by_side,
-)
+from slm_assets.core.comparison.artifacts import is_current, load_evaluation
+from slm_assets.core.comparison.baseline import resolve_baseline
+from slm_assets.core.comparison.compare import compare
+from slm_assets.core.comparison.speed import speed_from_side_by_side, undecided
+from slm_assets.core.evaluation.metric_specs import SPEED
 from slm_assets.core.evaluation.run import evaluate_model
 from slm_assets.core.golden.store import load_split
 from slm_assets.core.io import atomic_write_json
@@ -39,20 +36,9 @@ def comparison_path(settings: Settings, key: str) -> Path:
     return settings.comparisons_dir / ModelRef.parse(key).key / COMPARISON_FILE
 
 
-def evaluation_is_current(settings: Settings, version: ModelVersion) -> bool:
-    """Whether the stored evaluation on the current golden set is of these weights, task and settings."""
-    path = evaluation_dir(settings, version.key) / "metrics.json"
-    try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    current = (version.digest, settings.section_hash("task"), settings.section_hash("evaluation"))
-    return (stored.get("model_digest"), stored.get("task_hash"), stored.get("evaluation_hash")) == current
-
-
 def ensure_evaluation(settings: Settings, version: ModelVersion, progress: Progress = None) -> None:
     """Evaluate ``version`` on the current golden set unless a current evaluation is stored."""
-    if evaluation_is_current(settings, version):
+    if is_current(settings, version, "evaluation"):
         return
     if progress:
         progress(f"evaluating {version.key} on golden {settings.golden.version} (missing or stale)")
@@ -67,8 +53,18 @@ def side_by_side(settings: Settings, baseline: ModelVersion, candidate: ModelVer
     task = effective_task(settings.task, candidate.card.prompt_template)
     labels = settings.task_labels()
     prompts = [build_prompt(loaded[1].tokenizer, task, labels, t) for t in golden_inputs(settings, cfg.latency_prompts)]
-    results = profile_side_by_side(loaded, prompts, cfg, settings.comparison.side_by_side_rounds, progress=progress)
+    comparison = settings.comparison
+
+    def more_rounds(results: list[dict]) -> bool:
+        open_ratios = undecided(speed_from_side_by_side(results[0], results[1]), comparison)
+        if open_ratios and progress:
+            progress(f"after {results[0]['side_by_side']['rounds']} rounds {', '.join(open_ratios)} undecided: one more round")
+        return bool(open_ratios)
+
+    results = profile_side_by_side(loaded, prompts, cfg, comparison.side_by_side_rounds, progress=progress,
+                                   more_rounds=more_rounds, max_rounds=comparison.side_by_side_max_rounds)
     speed = speed_from_side_by_side(results[0], results[1])
+    speed["rounds"] = results[0]["side_by_side"]["rounds"]
     speed["summaries"] = {"baseline": results[0]["summary"], "candidate": results[1]["summary"]}
     return speed
 
@@ -91,8 +87,7 @@ def run_comparison(
         ensure_evaluation(settings, baseline, progress)
         base_eval = load_evaluation(settings, baseline.key)
         if baseline.key == candidate.key:
-            speed = {"notes": dict.fromkeys(("latency_p95_ms", "tokens_per_second", "peak_memory_mb"),
-                                            "candidate is the baseline: ratio 1 by definition")}
+            speed = {"notes": {m.name: "candidate is the baseline: ratio 1 by definition" for m in SPEED}}
         else:
             speed = side_by_side(settings, baseline, candidate, progress)
         test = load_split(settings, "test")

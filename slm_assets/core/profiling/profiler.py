@@ -102,14 +102,17 @@ def profile_side_by_side(
     rounds: int,
     gpu: GpuLayer | None | str = AUTO,
     progress: Progress = None,
+    more_rounds: Callable[[list[dict]], bool] | None = None,
+    max_rounds: int | None = None,
 ) -> list[dict]:
     """Latency and throughput of several models, interleaved A B A B ... over ``rounds`` rounds.
 
     Each round gives every model 1/``rounds`` of the configured latency window and one
-    throughput run per batch size. Returns one result per model, in the given order, with the
-    same ``latency``/``throughput``/``memory``/``roofline``/``summary`` shape as ``profile_model``
-    (no energy: that window is too long to interleave). Process RSS is shared by every loaded
-    model, so compare ``gpu_peak_allocated_mb`` rather than RSS between them.
+    throughput run per batch size. After ``rounds`` rounds, while ``more_rounds(results so far)``
+    says so, further rounds run, up to ``max_rounds`` in all. Returns one result per model, in the
+    given order, with the same ``latency``/``throughput``/``memory``/``roofline``/``summary`` shape
+    as ``profile_model`` (no energy: that window is too long to interleave). Process RSS is shared
+    by every loaded model, so compare ``gpu_peak_allocated_mb`` rather than RSS between them.
     """
     if not prompts:
         raise ValueError("profile_side_by_side needs at least one prompt")
@@ -122,19 +125,29 @@ def profile_side_by_side(
     for runner in runners:
         _warm_up(runner, prompts, cfg)
     per_round_requests = max(1, math.ceil(cfg.latency_prompts / rounds))
-    for r in range(rounds):
+    budget = max(rounds, max_rounds or rounds)
+    done = 0
+    while done < budget:
+        done += 1
         for i, runner in enumerate(runners):
-            _say(progress, f"side by side round {r + 1}/{rounds}: model {i + 1}/{len(runners)}")
-            with trackers[i].phase(f"latency_round{r + 1}"):
+            _say(progress, f"side by side round {done}/{rounds if done <= rounds else budget}: model {i + 1}/{len(runners)}")
+            with trackers[i].phase(f"latency_round{done}"):
                 latency[i].round(per_round_requests, cfg.latency_min_seconds / rounds)
             sweeps[i].append(measure_throughput(runner, prompts, cfg.batch_sizes, cfg.throughput_new_tokens,
                                                 1, cfg.max_relative_dispersion, phase=trackers[i].phase))
+        if done >= rounds and (more_rounds is None or done == budget
+                               or not more_rounds(_side_by_side_results(loaded_models, latency, sweeps, trackers, env, cfg))):
+            break
+    return _side_by_side_results(loaded_models, latency, sweeps, trackers, env, cfg)
+
+
+def _side_by_side_results(loaded_models, latency, sweeps, trackers, env, cfg: ProfilingConfig) -> list[dict]:
     results = []
     for i, loaded in enumerate(loaded_models):
         lat = latency[i].summary(cfg.max_relative_dispersion)
         result = {
             "schema_version": SCHEMA_VERSION,
-            "side_by_side": {"rounds": rounds, "position": i, "models": len(loaded_models)},
+            "side_by_side": {"rounds": len(sweeps[i]), "position": i, "models": len(loaded_models)},
             "model": model_facts(loaded),
             "environment": env,
             "latency": lat,
