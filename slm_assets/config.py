@@ -274,6 +274,11 @@ class ComparisonConfig(_Strict):
     """INCONCLUSIVE (neither a regression nor non-inferiority shown) fails CI: ``gate`` exit 3."""
     power: float = Field(default=0.8, gt=0, lt=1)
     """Power at which each row's minimum detectable difference is reported."""
+    expected_accuracy: float = Field(default=0.8, gt=0, lt=1)
+    """For sizing only (``slm-bench plan``, the golden set's size warning)."""
+    expected_discordance: float | None = Field(default=None, gt=0, le=1)
+    """For sizing: share of examples where candidate and baseline disagree on correctness
+    (default 2p(1-p) for the expected accuracy p: independent errors, an upper bound)."""
     per_stratum_blocking: bool = True
     """Per-stratum accuracy regressions (Holm-corrected; threshold ``stratum_accuracy``,
     else ``accuracy``) fail the gate; False only flags them."""

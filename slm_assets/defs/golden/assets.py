@@ -9,6 +9,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from slm_assets.config import Settings
+from slm_assets.core.comparison.planning import size_warning
 from slm_assets.core.golden.store import Manifest, file_sha256, freeze_or_verify
 from slm_assets.core.schema import SPLITS
 from slm_assets.core.golden.splits import build_splits
@@ -86,9 +87,13 @@ def golden_splits(context: dg.AssetExecutionContext, slm: SlmSettings):
         f"golden set {manifest.version} {'verified and reused' if manifest.reused else 'built and frozen'} "
         f"at {manifest.directory}"
     )
+    size_note = size_warning(settings, manifest.rows["test"])
+    if size_note:
+        context.log.warning(size_note)
     for split in SPLITS:
         yield dg.MaterializeResult(
             asset_key=f"golden_{split}",
-            metadata=_split_metadata(manifest, split),
+            metadata={**_split_metadata(manifest, split), **({"gate_size_warning": size_note}
+                                                             if size_note and split == "test" else {})},
             data_version=dg.DataVersion(manifest.sha256[split][:16]),
         )
