@@ -15,7 +15,7 @@ TINY_SECTIONS = {
         "batch_sizes": [1, 2], "throughput_new_tokens": 3, "repeats": 2, "energy_window_seconds": 0.05,
         "idle_seconds": 0.05, "bandwidth_test_mb": 8,
     },
-    "comparison": {"bootstrap_samples": 200, "side_by_side_rounds": 1},
+    "comparison": {"bootstrap_samples": 200, "side_by_side_rounds": 1, "side_by_side_max_rounds": 1},
 }
 
 
