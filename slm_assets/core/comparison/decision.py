@@ -128,3 +128,15 @@ def power_statement(rows: list[Row], paired: int, power: float, alpha: float) ->
         "detectable": [m for m, _, _ in could],
         "minimum_detectable": {m: mdd for m, mdd, _ in could + could_not},
     }
+
+
+def gate_outcome(result: dict, fail_on_inconclusive: bool) -> tuple[bool, str]:
+    """Whether the gate passes, and why, from a comparison record."""
+    if result["verdict"] == "no_baseline":
+        return True, f"no baseline ({result['baseline_spec']!r} resolves to nothing): the first model passes"
+    if result["verdict"] == "regression":
+        return False, f"regression against {result['baseline']}: {', '.join(result['regressions'])}"
+    if result["verdict"] == "inconclusive":
+        unsure = ", ".join(result.get("inconclusive") or [])
+        return not fail_on_inconclusive, f"inconclusive against {result['baseline']}: {unsure} undecided"
+    return True, f"no regression against {result['baseline']}"

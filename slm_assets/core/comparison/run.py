@@ -1,6 +1,7 @@
 """What ``baseline_comparison`` does: resolve the baseline, make sure both evaluations exist on
 the same golden version, profile both models side by side, compare, write comparison.json."""
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,12 @@ class ComparisonRun:
 
 def comparison_path(settings: Settings, key: str) -> Path:
     return settings.comparisons_dir / ModelRef.parse(key).key / COMPARISON_FILE
+
+
+def load_comparison(settings: Settings, key: str) -> tuple[Path, dict[str, Any]]:
+    """The stored comparison record of ``key`` and where it lies."""
+    path = comparison_path(settings, key)
+    return path, json.loads(path.read_text(encoding="utf-8"))
 
 
 def ensure_evaluation(settings: Settings, version: ModelVersion, progress: Progress = None) -> None:

@@ -1,23 +1,10 @@
 """``no_regression``: the blocking gate on ``baseline_comparison`` (it judges; it never promotes)."""
 
-import json
-
 import dagster as dg
 
-from slm_assets.core.comparison.run import comparison_path
+from slm_assets.core.comparison.decision import gate_outcome
+from slm_assets.core.comparison.run import load_comparison
 from slm_assets.defs.resources import SlmSettings
-
-
-def check_outcome(result: dict, fail_on_inconclusive: bool) -> tuple[bool, str]:
-    """Whether the gate passes, and why, from a comparison record."""
-    if result["verdict"] == "no_baseline":
-        return True, f"no baseline ({result['baseline_spec']!r} resolves to nothing): the first model passes"
-    if result["verdict"] == "regression":
-        return False, f"regression against {result['baseline']}: {', '.join(result['regressions'])}"
-    if result["verdict"] == "inconclusive":
-        unsure = ", ".join(result.get("inconclusive") or [])
-        return not fail_on_inconclusive, f"inconclusive against {result['baseline']}: {unsure} undecided"
-    return True, f"no regression against {result['baseline']}"
 
 
 @dg.asset_check(
@@ -28,9 +15,8 @@ def check_outcome(result: dict, fail_on_inconclusive: bool) -> tuple[bool, str]:
 )
 def no_regression(context: dg.AssetCheckExecutionContext, slm: SlmSettings) -> dg.AssetCheckResult:
     settings = slm.get()
-    path = comparison_path(settings, context.partition_key)
-    result = json.loads(path.read_text(encoding="utf-8"))
-    passed, description = check_outcome(result, settings.comparison.fail_on_inconclusive)
+    path, result = load_comparison(settings, context.partition_key)
+    passed, description = gate_outcome(result, settings.comparison.fail_on_inconclusive)
     power = (result.get("power") or {}).get("sentence")
     return dg.AssetCheckResult(
         passed=passed, severity=dg.AssetCheckSeverity.ERROR, description=description,

@@ -5,12 +5,10 @@ it from running after a failed gate, and it re-reads the verdict itself, so mate
 hand cannot promote a regression. Every move is an audit entry in the registry.
 """
 
-import json
-
 import dagster as dg
 
 from slm_assets.core.comparison.baseline import promote_if_passed
-from slm_assets.core.comparison.run import comparison_path
+from slm_assets.core.comparison.run import load_comparison
 from slm_assets.core.models.registry import ModelRef, get_registry
 from slm_assets.defs.comparison.assets import baseline_comparison
 from slm_assets.defs.partitions import model_versions
@@ -30,8 +28,7 @@ class PromotionError(RuntimeError):
 )
 def model_promotion(context: dg.AssetExecutionContext, slm: SlmSettings) -> dg.MaterializeResult:
     settings = slm.get()
-    path = comparison_path(settings, context.partition_key)
-    result = json.loads(path.read_text(encoding="utf-8"))
+    path, result = load_comparison(settings, context.partition_key)
     registry = get_registry(settings)
     digest = registry.get(ModelRef.parse(result["candidate"])).digest
     if (result.get("digests") or {}).get("candidate") not in (None, digest):
