@@ -13,8 +13,9 @@ decision for speed):
   answers swapped, right->wrong and wrong->right alike), and drops of 1, 2, 5 and 10 points
   (that many right answers turned wrong on top of ``equal``).
 - ``speed``: a tiny model loaded twice (identical weights under two versions) profiled side by
-  side on the real clock of this machine, ``twin`` and candidates slowed 1.1x, 1.3x and 2x (a
-  busy-wait after every decoding step of the candidate, sized from the baseline's step time).
+  side on the real clock of this machine: 200 ``twin`` comparisons, and 50 each (``--slowdown-runs``)
+  of candidates slowed 1.1x, 1.3x and 2x (a busy-wait after every decoding step of the candidate,
+  sized from the baseline's step time).
 
 A false alarm is a REGRESSION verdict for ``twin`` or ``equal``; a detection is a REGRESSION for
 a worse candidate. Rates come with 95 % Wilson intervals.
@@ -26,6 +27,7 @@ Prints tables and writes ``benchmarks/results/bench_gate.json``.
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -212,14 +214,16 @@ def speed_twins(args) -> dict:
     runner_module.GenerationRunner.generate = generate
     step_ns = _step_ns(models[0], prompts)
     comparison = settings.comparison
-    print(f"speed: baseline step {step_ns / 1e3:.0f} us; {args.speed_runs} side-by-side comparisons per scenario "
+    print(f"speed: baseline step {step_ns / 1e3:.0f} us; {args.speed_runs} twin and {args.slowdown_runs} slowed "
+          "side-by-side comparisons "
           f"({comparison.side_by_side_rounds}-{comparison.side_by_side_max_rounds} adaptive rounds)", flush=True)
     out = {}
     for name, factor in {"twin": 1.0, **{f"{f}x slower": f for f in SLOWDOWNS}}.items():
         spin.extra_ns = int((factor - 1) * step_ns)
         counts = {"pass": 0, "improvement": 0, "regression": 0, "inconclusive": 0}
         rounds, ratios, started = [], [], time.perf_counter()
-        for _ in range(args.speed_runs):
+        runs = args.speed_runs if factor == 1.0 else args.slowdown_runs
+        for _ in range(runs):
             results = profile_side_by_side(
                 models, prompts, cfg, comparison.side_by_side_rounds, gpu=None,
                 more_rounds=lambda res: bool(undecided(speed_from_side_by_side(res[0], res[1]), comparison)),
@@ -229,8 +233,8 @@ def speed_twins(args) -> dict:
             counts[verdict(rows, True)[0]] += 1
             rounds.append(results[0]["side_by_side"]["rounds"])
             ratios.append(next(r.ratio for r in rows if r.metric == "latency_p95_ms"))
-        out[name] = {"counts": counts, "regression": rate(counts["regression"], args.speed_runs),
-                     "pass": rate(counts["pass"] + counts["improvement"], args.speed_runs),
+        out[name] = {"counts": counts, "regression": rate(counts["regression"], runs),
+                     "pass": rate(counts["pass"] + counts["improvement"], runs),
                      "mean_rounds": float(np.mean(rounds)), "median_p95_ratio": float(np.median(ratios)),
                      "seconds": time.perf_counter() - started}
         print(f"  {name:12s} {counts} rounds {np.mean(rounds):.1f} P95 ratio {np.median(ratios):.2f}", flush=True)
@@ -255,7 +259,8 @@ def main() -> int:
     parser.add_argument("--mode", choices=["quality", "speed", "all"], default="all")
     parser.add_argument("--work", type=Path, default=RESULTS / "gate_work")
     parser.add_argument("--runs", type=int, default=200, help="quality comparisons per scenario")
-    parser.add_argument("--speed-runs", type=int, default=200, help="speed comparisons per scenario")
+    parser.add_argument("--speed-runs", type=int, default=200, help="speed twin comparisons")
+    parser.add_argument("--slowdown-runs", type=int, default=50, help="speed comparisons per slowdown")
     parser.add_argument("--n", type=int, default=80, help="examples per quality comparison (default config: 80)")
     parser.add_argument("--discordance", type=float, default=0.1, help="share of answers an equal model swaps")
     parser.add_argument("--pool", type=int, default=400, help="golden test examples recorded once")
@@ -276,8 +281,10 @@ def main() -> int:
             reg = r["regression"]
             print(f"| {mode} | {name} | {reg['runs']} | {reg['rate']:.3f} [{reg['ci95'][0]:.3f}, {reg['ci95'][1]:.3f}] "
                   f"| {r['pass']['rate']:.3f} | {r['counts']['inconclusive'] / reg['runs']:.3f} |")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(RESULTS / "bench_gate.json", report)
+    # One file for both modes: a run of one mode keeps the other's last figures.
+    out = RESULTS / "bench_gate.json"
+    previous = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
+    atomic_write_json(out, {**previous, **report, "args": {**previous.get("args", {}), args.mode: report["args"]}})
     return 0
 
 

@@ -53,8 +53,7 @@ def binary_row(name: str, b: np.ndarray, c: np.ndarray, cfg: ComparisonConfig, a
     """A 0/1 outcome per pair: McNemar exact p, bootstrap interval of the difference, MDD."""
     alpha = cfg.alpha if alpha is None else alpha
     test = stats.mcnemar_exact(b, c)
-    boot = stats.paired_bootstrap(lambda idx: c[idx].mean() - b[idx].mean(), len(b), cfg.bootstrap_samples,
-                                  seed=seed, alpha=alpha)
+    boot = stats.paired_bootstrap_mean(c.astype(float) - b.astype(float), cfg.bootstrap_samples, seed=seed, alpha=alpha)
     return Row(name, float(b.mean()), float(c.mean()), delta=boot.delta, ci=[boot.ci_low, boot.ci_high],
                p_value=test.p_value, n=len(b),
                mdd=stats.mcnemar_mdd(len(b), test.improved + test.worsened, alpha, cfg.power),

@@ -61,6 +61,24 @@ def paired_bootstrap(
     draws = np.fromiter(
         (metric(rng.integers(0, n, size=n)) for _ in range(samples)), dtype=float, count=samples
     )
+    return _bootstrap_result(delta, draws, alpha)
+
+
+def paired_bootstrap_mean(differences: np.ndarray, samples: int, seed: int = 0, alpha: float = 0.05) -> BootstrapResult:
+    """``paired_bootstrap`` of a mean of per-pair differences (e.g. candidate minus baseline
+    correctness), all resamples drawn at once: the same percentile interval, far fewer Python calls."""
+    n = len(differences)
+    if n <= 0:
+        raise ValueError("paired bootstrap needs at least one example")
+    rng = np.random.default_rng(seed)
+    values = np.asarray(differences, dtype=float)
+    draws = np.concatenate([values[rng.integers(0, n, size=(min(256, samples - i), n))].mean(axis=1)
+                            for i in range(0, samples, 256)])
+    return _bootstrap_result(float(values.mean()), draws, alpha)
+
+
+def _bootstrap_result(delta: float, draws: np.ndarray, alpha: float) -> BootstrapResult:
+    samples = len(draws)
     low, high = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
     # Add-one smoothing keeps the p-value above zero with a finite number of draws.
     below = (np.sum(draws <= 0) + 1) / (samples + 1)
