@@ -7,7 +7,8 @@ decision for speed):
 - ``quality``: recorded predictions of a real model (a tiny Llama fine-tuned on a generated
   golden set with the project's fine-tune, evaluated once on 400 golden test examples; or
   ``--predictions`` from any evaluation). Each comparison resamples ``--n`` examples (default:
-  ``evaluation.max_examples`` of the default config, 80) with replacement and builds the
+  ``evaluation.max_examples`` of the default config, 80) with replacement (``--accuracy``: reweighted
+  so the draws stand for a model of that accuracy) and builds the
   candidate from the same recorded answers: ``twin`` (identical weights: identical answers),
   ``equal`` (an equally accurate model with other errors: a share ``--discordance`` of the
   answers swapped, right->wrong and wrong->right alike), and drops of 1, 2, 5 and 10 points
@@ -119,7 +120,11 @@ def quality_twins(pool: pd.DataFrame, args) -> dict:
     labels = sorted(set(pool["reference"]))
     wrong = np.array([_wrong_answer(r, labels) for r in pool["reference"]], dtype=object)
     correct = pool["correct"].to_numpy(dtype=bool)
-    print(f"quality: pool of {len(pool)} recorded answers, accuracy {correct.mean():.3f}; "
+    # Resampling weights: uniform, or reweighted so a draw is right with probability --accuracy
+    # (the recorded answers standing for a model of that accuracy).
+    target = args.accuracy if args.accuracy is not None else correct.mean()
+    weights = np.where(correct, target / correct.sum(), (1 - target) / (~correct).sum())
+    print(f"quality: pool of {len(pool)} recorded answers, accuracy {correct.mean():.3f} (resampled at {target:.3f}); "
           f"{args.runs} comparisons of {args.n} resampled examples per scenario", flush=True)
     scenarios = {"twin": 0.0, "equal": 0.0, **{f"drop {int(d * 100)} pts": d for d in QUALITY_DROPS}}
     out = {}
@@ -128,7 +133,7 @@ def quality_twins(pool: pd.DataFrame, args) -> dict:
         deltas, started = [], time.perf_counter()
         for run in range(args.runs):
             rng = np.random.default_rng([run, len(out)])
-            idx = rng.integers(0, len(pool), args.n)
+            idx = rng.choice(len(pool), args.n, p=weights)
             base = pool.iloc[idx].assign(example_id=[f"{e}#{k}" for k, e in enumerate(pool["example_id"].iloc[idx])])
             cand = base.copy()
             ok = correct[idx].copy()
@@ -175,7 +180,7 @@ def speed_twins(args) -> dict:
     settings = load_settings(DEFAULT_CONFIG)
     cfg = settings.profiling.model_copy(update={
         "warmup_runs": 1, "latency_prompts": 6, "latency_min_seconds": args.speed_window, "latency_new_tokens": 8,
-        "batch_sizes": [1, 4], "throughput_new_tokens": 8, "repeats": 1})
+        "batch_sizes": [1], "throughput_new_tokens": 8, "repeats": 1})
     model_dir = args.work / "speed-model"
     if not (model_dir / "config.json").is_file():
         build_tiny_model(model_dir, seed=0, hidden_size=64, layers=2, corpus=generated_corpus(200))
@@ -218,12 +223,15 @@ def speed_twins(args) -> dict:
           "side-by-side comparisons "
           f"({comparison.side_by_side_rounds}-{comparison.side_by_side_max_rounds} adaptive rounds)", flush=True)
     out = {}
-    for name, factor in {"twin": 1.0, **{f"{f}x slower": f for f in SLOWDOWNS}}.items():
+    # Slowdowns first: on a busy machine the long twin series is the one to cut short (progress is printed).
+    for name, factor in {**{f"{f}x slower": f for f in SLOWDOWNS}, "twin": 1.0}.items():
         spin.extra_ns = int((factor - 1) * step_ns)
         counts = {"pass": 0, "improvement": 0, "regression": 0, "inconclusive": 0}
         rounds, ratios, started = [], [], time.perf_counter()
         runs = args.speed_runs if factor == 1.0 else args.slowdown_runs
-        for _ in range(runs):
+        for run in range(runs):
+            if run and run % 10 == 0:
+                print(f"    {name}: {run}/{runs} {counts}", flush=True)
             results = profile_side_by_side(
                 models, prompts, cfg, comparison.side_by_side_rounds, gpu=None,
                 more_rounds=lambda res: bool(undecided(speed_from_side_by_side(res[0], res[1]), comparison)),
@@ -263,6 +271,8 @@ def main() -> int:
     parser.add_argument("--slowdown-runs", type=int, default=50, help="speed comparisons per slowdown")
     parser.add_argument("--n", type=int, default=80, help="examples per quality comparison (default config: 80)")
     parser.add_argument("--discordance", type=float, default=0.1, help="share of answers an equal model swaps")
+    parser.add_argument("--accuracy", type=float,
+                        help="resample the recorded answers so they stand for a model of this accuracy")
     parser.add_argument("--pool", type=int, default=400, help="golden test examples recorded once")
     parser.add_argument("--rows", type=int, default=9000, help="synthetic log rows")
     parser.add_argument("--train-steps", type=int, default=150)
@@ -272,12 +282,13 @@ def main() -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     report: dict = {"args": {k: str(v) for k, v in vars(args).items()}}
     if args.mode in ("quality", "all"):
-        report["quality"] = quality_twins(recorded_predictions(args), args)
+        key = "quality" if args.accuracy is None else f"quality_at_accuracy_{args.accuracy:g}"
+        report[key] = quality_twins(recorded_predictions(args), args)
     if args.mode in ("speed", "all"):
         report["speed"] = speed_twins(args)
     print("\n| mode | scenario | runs | REGRESSION | PASS | INCONCLUSIVE |\n|---|---|---|---|---|---|")
-    for mode in ("quality", "speed"):
-        for name, r in report.get(mode, {}).items():
+    for mode in [k for k in report if k != "args"]:
+        for name, r in report[mode].items():
             reg = r["regression"]
             print(f"| {mode} | {name} | {reg['runs']} | {reg['rate']:.3f} [{reg['ci95'][0]:.3f}, {reg['ci95'][1]:.3f}] "
                   f"| {r['pass']['rate']:.3f} | {r['counts']['inconclusive'] / reg['runs']:.3f} |")
