@@ -81,9 +81,10 @@ def recorded_predictions(args) -> pd.DataFrame:
     """A real model's answers on the golden test pool (built and evaluated once, then reused)."""
     if args.predictions:
         return pd.read_parquet(args.predictions)
+    from slm_assets.core import layout
     from slm_assets.core.evaluation.run import evaluate_model
-    from slm_assets.core.golden.splits import build_splits
-    from slm_assets.core.golden.store import file_sha256, freeze_or_verify, load_split
+    from slm_assets.core.golden.build import build_golden
+    from slm_assets.core.golden.store import load_split
     from slm_assets.core.ingestion.logs import ingest_logs
     from slm_assets.core.ingestion.synthetic import write_logs
     from slm_assets.core.models.finetune import finetune
@@ -91,12 +92,10 @@ def recorded_predictions(args) -> pd.DataFrame:
     from slm_assets.testing import build_tiny_model, generated_corpus
 
     settings = load_settings(write_config(args.work, args))
-    if not (settings.golden_dir / "manifest.json").is_file():
-        write_logs(settings.data_dir / "logs" / "support_logs.jsonl", args.rows, seed=0)
-        ingest_logs(settings, settings.ingested_dir)
-        source = settings.ingested_dir / "production_logs.parquet"
-        frame = pd.read_parquet(source)
-        freeze_or_verify(settings, lambda: build_splits(frame, settings), file_sha256(source))
+    if not (layout.golden_dir(settings) / "manifest.json").is_file():
+        write_logs(layout.logs_dir(settings) / "support_logs.jsonl", args.rows, seed=0)
+        ingest_logs(settings, layout.ingested_dir(settings))
+        build_golden(settings)
     registry = get_registry(settings)
     try:
         trained = registry.get(ModelRef(NAME, "trained"))

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -69,6 +70,29 @@ class LogSource(_Strict):
     """Under the ``predefined`` strategy: every row of this source belongs to this split."""
 
 
+class TimestampWindow(_Strict):
+    """Timestamps a log row may plausibly carry; a row outside is quarantined (``implausible_timestamp``)."""
+
+    not_before: datetime = datetime(1990, 1, 1, tzinfo=timezone.utc)
+    not_after: datetime | None = None
+    """A fixed upper bound (reproducible re-ingestion of old logs); unset: the ingestion's
+    start time plus ``future_days``."""
+    future_days: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    """Clock skew tolerated beyond the ingestion's start time when ``not_after`` is unset."""
+
+    @field_validator("not_before", "not_after")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        # A bound without a zone is read as UTC, the zone the canonical timestamps are stored in.
+        return v.replace(tzinfo=timezone.utc) if v is not None and v.tzinfo is None else v
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TimestampWindow":
+        if self.not_after is not None and self.not_after <= self.not_before:
+            raise ValueError("logs.timestamp_window.not_after must be later than not_before")
+        return self
+
+
 class LogsConfig(_Strict):
     sources: list[LogSource] = Field(default_factory=lambda: [LogSource(path="{data_dir}/logs")])
     columns: ColumnMapping = Field(default_factory=ColumnMapping)
@@ -82,6 +106,7 @@ class LogsConfig(_Strict):
     """How much of a quarantined row's raw bytes is kept (its full size and SHA-256 always are)."""
     workers: int = Field(default=0, ge=0)
     """Processes parsing large JSONL files in parallel (0: one per CPU core; 1: all in-process)."""
+    timestamp_window: TimestampWindow = Field(default_factory=TimestampWindow)
 
 
 # ------------------------------------------------------------------------- golden
@@ -177,6 +202,8 @@ class EvaluationConfig(_Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     share_prompt_prefix: bool = True
     """Prefill the prompts' common head (instruction, label list) once per run; off: every batch prefills it."""
+    max_error_rate: float = Field(default=0.05, ge=0, le=1)
+    """A run in which a larger fraction of prompts fails to generate fails, quoting the first error."""
     robustness: RobustnessConfig = Field(default_factory=RobustnessConfig)
 
 
@@ -200,6 +227,9 @@ class ProfilingConfig(_Strict):
     """Idle power is measured over this window just before the energy window (NVML, RAPL)."""
     bandwidth_test_mb: int = Field(default=256, gt=0)
     """Array size of the memory-bandwidth copy test (the roofline's denominator)."""
+    memory_in_fresh_process: bool = True
+    """On CPU, measure the engine's peak memory in a fresh spawned process (this process's RSS
+    holds earlier work: an evaluation, a fine-tune); off: this process's RSS, labelled as such."""
 
 
 class SloConfig(_Strict):
@@ -377,7 +407,7 @@ class Settings(_Strict):
     finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
 
-    # -- derived paths: the folder layout is a contract (see README) --
+    # -- the registry may live outside the data dir; every other path: core/layout.py --
     @property
     def registry_dir(self) -> Path:
         env = os.environ.get("SLM_REGISTRY_DIR")
@@ -386,38 +416,6 @@ class Settings(_Strict):
         if self.registry.dir:
             return self._resolve(self.registry.dir)
         return self.data_dir / "registry"
-
-    @property
-    def ingested_dir(self) -> Path:
-        return self.data_dir / "ingested"
-
-    @property
-    def golden_root(self) -> Path:
-        return self.data_dir / "golden"
-
-    @property
-    def golden_dir(self) -> Path:
-        return self.golden_root / self.golden.version
-
-    @property
-    def evaluations_dir(self) -> Path:
-        return self.data_dir / "evaluations"
-
-    @property
-    def profiles_dir(self) -> Path:
-        return self.data_dir / "profiles"
-
-    @property
-    def comparisons_dir(self) -> Path:
-        return self.data_dir / "comparisons"
-
-    @property
-    def reports_dir(self) -> Path:
-        return self.data_dir / "reports"
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.data_dir / "cache"
 
     def _resolve(self, value: str) -> Path:
         value = value.replace("{data_dir}", str(self.data_dir))

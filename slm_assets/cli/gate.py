@@ -18,13 +18,12 @@ from pathlib import Path
 import dagster as dg
 
 from slm_assets.config import Settings, load_settings
-from slm_assets.core.comparison.artifacts import is_current
 from slm_assets.core.comparison.render import markdown_table
-from slm_assets.core.comparison.run import comparison_path
 from slm_assets.core.io import atomic_write_json
 from slm_assets.core.models.registry import ModelRef, ModelVersion, RegistryError, get_registry
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
+from slm_assets.core import layout
 
 PASS, REGRESSION, ERROR, INCONCLUSIVE = 0, 1, 2, 3
 STATUS = {PASS: "pass", REGRESSION: "regression", ERROR: "error", INCONCLUSIVE: "inconclusive"}
@@ -42,8 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _needed(settings: Settings, version: ModelVersion) -> list[str]:
     """The per-version assets to (re)materialize: evaluation and profile only when missing or stale."""
-    keys = [] if is_current(settings, version, "evaluation") else ["model_evaluation"]
-    keys += [] if is_current(settings, version, "profile") else ["hardware_profile"]
+    keys = [] if layout.is_current(settings, "evaluation", version.key, version.digest) else ["model_evaluation"]
+    keys += [] if layout.is_current(settings, "profile", version.key, version.digest) else ["hardware_profile"]
     return keys + ["baseline_comparison", "model_promotion", "evaluation_report"]
 
 
@@ -52,7 +51,8 @@ def _instance() -> dg.DagsterInstance:
 
 
 def _materialize(settings, instance, key: str, selection: list[str], baseline: str | None, log_level: str):
-    from slm_assets.definitions import defs
+    from slm_assets.definitions import defs as load_defs
+    defs = load_defs()
 
     run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level.upper()}}}}
     if baseline and "baseline_comparison" in selection:
@@ -137,11 +137,11 @@ def run(args: argparse.Namespace) -> int:
     golden = ["golden_train", "golden_validation", "golden_test"]
     result = _materialize(settings, instance, key, golden + _needed(settings, version), args.baseline, args.log_level)
     code, reason = (PASS, "") if result.success else _failure_reason(result)
-    comparison_file = comparison_path(settings, key)
+    comparison_file = layout.comparison_file(settings, key)
     comparison = None
     if code != ERROR and comparison_file.is_file():
         comparison = json.loads(comparison_file.read_text(encoding="utf-8"))
-    report = settings.reports_dir / key / "report.html"
+    report = layout.report_file(settings, key)
     if code in (REGRESSION, INCONCLUSIVE):
         # The blocking check kept the report from running in that run: draw it on its own.
         _materialize(settings, instance, key, ["evaluation_report"], None, args.log_level)

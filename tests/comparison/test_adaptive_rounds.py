@@ -4,7 +4,7 @@ import pytest
 
 from slm_assets.config import ComparisonConfig, ProfilingConfig
 from slm_assets.core.comparison.speed import undecided
-from slm_assets.core.models.loading import load_model
+from slm_assets.core.inference.transformers import TransformersConfig, TransformersEngine
 from slm_assets.core.profiling.profiler import profile_side_by_side
 
 from . import virtual_clock
@@ -25,10 +25,11 @@ def test_undecided_lists_ratios_straddling_their_limit():
 
 
 @pytest.mark.parametrize("answer, expected_rounds, expected_calls", [(True, 4, [2, 3]), (False, 2, [2])])
-def test_rounds_stop_when_decided_or_at_the_budget(tiny_model_dir, monkeypatch, one_torch_thread,
+def test_rounds_stop_when_decided_or_at_the_budget(tiny_model_dir, one_torch_thread,
                                                    answer, expected_rounds, expected_calls):
-    virtual_clock.install(monkeypatch, slow={})
-    loaded = [load_model(tiny_model_dir, device="cpu") for _ in range(2)]
+    clock = virtual_clock.VirtualClock()
+    inner = TransformersEngine.load(tiny_model_dir, TransformersConfig(device="cpu"))
+    loaded = [virtual_clock.VirtualTimeEngine(inner, clock, 1.0), virtual_clock.VirtualTimeEngine(inner, clock, 1.2)]
     calls = []
 
     def more_rounds(results):
@@ -40,3 +41,5 @@ def test_rounds_stop_when_decided_or_at_the_budget(tiny_model_dir, monkeypatch, 
     assert calls == expected_calls
     assert [r["side_by_side"]["rounds"] for r in results] == [expected_rounds] * 2
     assert len(results[0]["latency"]["rounds"]) == expected_rounds
+    assert results[1]["latency"]["rounds"][0]["p95_ms"] == pytest.approx(1.2 * results[0]["latency"]["rounds"][0]["p95_ms"])
+    inner.close()

@@ -74,7 +74,7 @@ def test_the_check_judges_and_promotion_is_its_own_asset(make_settings, tiny_mod
 
     import dagster as dg
 
-    from slm_assets.core.comparison.run import comparison_path
+    from slm_assets.core import layout
     from slm_assets.core.models.registry import get_registry
     from slm_assets.defs.comparison import checks
     from slm_assets.defs.comparison.promotion import model_promotion
@@ -84,7 +84,7 @@ def test_the_check_judges_and_promotion_is_its_own_asset(make_settings, tiny_mod
     settings = make_settings(comparison={"promote_on_pass": True})
     registry = get_registry(settings)
     registry.register(tiny_model_dir, "m", "v1", ModelCard(task="t"))
-    path = comparison_path(settings, "m@v1")
+    path = layout.comparison_file(settings, "m@v1")
     path.parent.mkdir(parents=True)
     record = {**_result("pass", candidate="m@v1", baseline="m@v0"), "baseline_spec": "production",
               "regressions": [], "digests": {"candidate": registry.get(ModelRef("m", "v1")).digest}}

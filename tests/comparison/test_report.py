@@ -13,6 +13,7 @@ from slm_assets.core.io import atomic_write_json
 from slm_assets.core.reporting.report import pareto_front, write_leaderboard, write_report
 
 from .synthetic import artifacts, fake_profile, write_artifacts
+from slm_assets.core import layout
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "comparison"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -36,14 +37,14 @@ def reports(make_settings):
     write_artifacts(settings, artifacts("m@v2", cand_correct, variant_correct=variants), fake_profile(25.0, 45.0))
     result = compare(load_evaluation(settings, "m@v1"), load_evaluation(settings, "m@v2"), None, settings,
                      inputs={"ex0000": "<script>alert(1)</script> my card"})
-    atomic_write_json(settings.comparisons_dir / "m@v2" / "comparison.json", result)
+    atomic_write_json(layout.comparisons_root(settings) / "m@v2" / "comparison.json", result)
     return settings, write_report(settings, "m@v2"), write_leaderboard(settings)
 
 
 def test_report_files_are_self_contained(reports):
     settings, report, board = reports
-    assert report == settings.reports_dir / "m@v2" / "report.html"
-    assert board == settings.reports_dir / "leaderboard.html"
+    assert report == layout.reports_root(settings) / "m@v2" / "report.html"
+    assert board == layout.reports_root(settings) / "leaderboard.html"
     text = report.read_text()
     assert "Verdict: REGRESSION" in text and "m@v1" in text
     assert text.count("plotly.js v") == 1  # the JS is inlined once...

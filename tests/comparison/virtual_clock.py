@@ -1,53 +1,51 @@
 """A deterministically slower candidate: profiling timed on a virtual clock.
 
-Every decoding step of a model advances the virtual clock by that model's cost per step, and
-the profiler's clock reads it: timings are a function of the work done, never of the machine's
-load, so a 3x slower candidate measures exactly 3x on any machine, and twins measure exactly 1x.
+Every engine handed out by the engine cache is wrapped: its ``generate_fixed`` does the real work,
+then reports timestamps from a virtual clock that advances by the version's cost per decoding
+step. Timings are a function of the work done, never of the machine's load: a 3x slower
+candidate measures exactly 3x on any machine, and twins measure exactly 1x.
 """
 
-from types import SimpleNamespace
+from slm_assets.core.inference.base import TimedGeneration
+from slm_assets.core.inference.engine_cache import EngineCache
 
-from transformers import LogitsProcessor
-
-from slm_assets.core.profiling import runner as runner_module
-
-STEP_NS = 1_000_000  # 1 ms per decoding step for an unslowed model
+STEP_NS = 1_000_000  # 1 ms per decoding step for an unslowed version
 
 
 class VirtualClock:
-    def __init__(self, slow: dict[str, float]):
+    def __init__(self):
         self.now_ns = 0
-        self.slow = slow  # registry path fragment ("/name/version") -> cost multiplier
-
-    def perf_counter_ns(self) -> int:
-        return self.now_ns
-
-    def cost_ns(self, model) -> int:
-        path = str(getattr(model.config, "_name_or_path", ""))
-        factor = next((f for fragment, f in self.slow.items() if fragment in path), 1.0)
-        return int(STEP_NS * factor)
 
 
-class _Step(LogitsProcessor):
-    """Advances the virtual clock by one step's cost, then lets the profiler's clock stamp it."""
+class VirtualTimeEngine:
+    """An engine whose fixed-length generations take ``factor`` virtual milliseconds per step."""
 
-    def __init__(self, clock: VirtualClock, cost_ns: int, inner):
-        self.clock, self.cost_ns, self.inner = clock, cost_ns, inner
+    def __init__(self, inner, clock: VirtualClock, factor: float):
+        self.inner, self.clock, self.step_ns = inner, clock, int(STEP_NS * factor)
 
-    def __call__(self, input_ids, scores):
-        self.clock.now_ns += self.cost_ns
-        return self.inner(input_ids, scores) if self.inner is not None else scores
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def generate_fixed(self, prompts, *, new_tokens, timed=False):
+        runs = self.inner.generate_fixed(prompts, new_tokens=new_tokens, timed=timed)
+        out = []
+        for run in runs:
+            start = self.clock.now_ns
+            stamps = tuple(start + (k + 1) * self.step_ns for k in range(new_tokens)) if timed else ()
+            self.clock.now_ns = start + new_tokens * self.step_ns
+            out.append(TimedGeneration(start, self.clock.now_ns, run.output_tokens, stamps))
+        return out
 
 
 def install(monkeypatch, slow: dict[str, float]) -> VirtualClock:
-    """Time every profiling run on a virtual clock; models whose path holds a key of ``slow`` cost
-    that many times more per decoding step."""
-    virtual = VirtualClock(slow)
-    real_generate = runner_module.GenerationRunner.generate
+    """Profile every version on a virtual clock; versions keyed in ``slow`` (``name@version``)
+    cost that many times more per decoding step."""
+    clock = VirtualClock()
+    real_get = EngineCache.get
 
-    def generate(self, encoded, new_tokens, clock=None):
-        return real_generate(self, encoded, new_tokens, _Step(virtual, virtual.cost_ns(self.model), clock))
+    def get(self, version, defaults=None, **overrides):
+        engine = real_get(self, version, defaults, **overrides)
+        return VirtualTimeEngine(engine, clock, slow.get(version.key, 1.0))
 
-    monkeypatch.setattr(runner_module, "time", SimpleNamespace(perf_counter_ns=virtual.perf_counter_ns))
-    monkeypatch.setattr(runner_module.GenerationRunner, "generate", generate)
-    return virtual
+    monkeypatch.setattr(EngineCache, "get", get)
+    return clock

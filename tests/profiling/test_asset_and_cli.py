@@ -1,6 +1,5 @@
 """hardware_profile materialized through Dagster with a partition, and ``slm-bench profile``."""
 
-import hashlib
 import json
 
 import dagster as dg
@@ -10,24 +9,18 @@ import pytest
 from slm_assets.cli import main
 from slm_assets.core.golden.store import write_golden
 from slm_assets.core.models.registry import FolderRegistry, ModelCard
-from slm_assets.core.schema import LOG_SCHEMA, SPLITS
+from slm_assets.core.schema import SPLITS
+from tests.support.log_rows import log_frame
 from slm_assets.defs.profiling.assets import hardware_profile
-from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.resources import ModelEngines, SlmSettings
+from slm_assets.core import layout
 
 KEY = "tiny@v1"
 LABELS = ["billing_refund", "login_problem"]
 
 
 def _split(texts: list[str], split: str) -> pd.DataFrame:
-    rows = [{
-        "example_id": f"{split}-{i}", "input": text, "reference": LABELS[i % 2], "timestamp": None,
-        "stratum": "all", "group_id": None, "split": None,
-        "content_hash": hashlib.sha256(text.encode()).hexdigest(), "occurrences": 1,
-        "source_file": "logs.jsonl", "source_line": i + 1, "metadata": None,
-    } for i, text in enumerate(texts)]
-    frame = pd.DataFrame(rows, columns=LOG_SCHEMA.names)
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).astype("datetime64[us, UTC]")
-    return frame
+    return log_frame([{"example_id": f"{split}-{i}", "input": text, "reference": LABELS[i % 2]} for i, text in enumerate(texts)])
 
 
 @pytest.fixture
@@ -43,7 +36,7 @@ def project(make_settings, tiny_model_dir):
     FolderRegistry(settings.registry_dir).register(tiny_model_dir, "tiny", "v1", ModelCard(task="support-intent-routing"))
     texts = {s: [f"{s} request {i} about my refund and login" for i in range(4)] for s in SPLITS}
     write_golden(settings, {s: _split(t, s) for s, t in texts.items()}, source_fingerprint="test")
-    metrics = settings.evaluations_dir / KEY / settings.golden.version / "metrics.json"
+    metrics = layout.evaluations_root(settings) / KEY / settings.golden.version / "metrics.json"
     metrics.parent.mkdir(parents=True)
     metrics.write_text(json.dumps({"hallucination_rate": 0.0}))
     return settings
@@ -53,7 +46,7 @@ def test_hardware_profile_materializes_a_partition(project):
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("model_versions", [KEY])
     result = dg.materialize([hardware_profile], partition_key=KEY, instance=instance,
-                            resources={"slm": SlmSettings(config_path=str(project.config_path))})
+                            resources={"slm": SlmSettings(config_path=str(project.config_path)), "engines": ModelEngines()})
     assert result.success
     [event] = result.get_asset_materialization_events()
     meta = {k: v.value for k, v in event.materialization.metadata.items()}
@@ -64,12 +57,19 @@ def test_hardware_profile_materializes_a_partition(project):
     assert meta["energy_method"] == "estimated" and meta["noisy"] is False
     assert meta["slo_vram"] == "not_applicable" and meta["slo_hallucination_rate"] == "pass"
     assert "| p95_latency |" in meta["scorecard"]
-    path = project.profiles_dir / KEY / "profile.json"
+    path = layout.profiles_root(project) / KEY / "profile.json"
     assert meta["path"] == str(path)
     stored = json.loads(path.read_text())
     assert stored["summary"]["latency_p95_ms"] == pytest.approx(meta["latency_p95_ms"])
     assert stored["prompts_source"] == "golden_test v1" and stored["model_version"]["key"] == KEY
     assert stored["latency"]["distinct_prompts"] == 3
+    # Memory of the engine alone: a fresh process that loaded only this version.
+    memory = stored["memory"]
+    assert memory["method"] == "fresh_process" and set(memory["phases"]) == {"load", "latency", "throughput_bs1",
+                                                                             "throughput_bs2"}
+    assert 0 < memory["runtime_rss_mb"] < memory["peak_rss_mb"] == stored["summary"]["peak_memory_mb"]
+    assert memory["engine_rss_mb"] == pytest.approx(memory["peak_rss_mb"] - memory["runtime_rss_mb"])
+    assert (meta["engine"], meta["format"], meta["precision"]) == ("transformers", "safetensors", "float32")
 
 
 def test_cli_profiles_then_shows(project, capsys, tmp_path):

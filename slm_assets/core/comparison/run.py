@@ -3,87 +3,85 @@ the same golden version, profile both models side by side, compare, write compar
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from slm_assets.config import Settings
-from slm_assets.core.comparison.artifacts import is_current, load_evaluation
+from slm_assets.core.comparison.artifacts import load_evaluation
 from slm_assets.core.comparison.baseline import resolve_baseline
 from slm_assets.core.comparison.compare import compare
 from slm_assets.core.comparison.speed import speed_from_side_by_side, undecided
 from slm_assets.core.evaluation.metric_specs import SPEED
-from slm_assets.core.evaluation.run import evaluate_model
+from slm_assets.core.evaluation.run import EvaluationResult, evaluate_model
 from slm_assets.core.golden.store import load_split
 from slm_assets.core.io import atomic_write_json
-from slm_assets.core.models.loading import load_model
+from slm_assets.core.inference.engine_cache import EngineCache, engines_for
 from slm_assets.core.profiling.profiler import profile_side_by_side
-from slm_assets.core.profiling.version_profile import golden_inputs
+from slm_assets.core.profiling.version_profile import golden_inputs, memory_probe
 from slm_assets.core.evaluation.prompts import build_prompt, effective_task
 from slm_assets.core.models.registry import ModelRef, ModelVersion, get_registry
 from slm_assets.core.schema import EXAMPLE_ID, INPUT
+from slm_assets.core import layout
 
 Progress = Callable[[str], None] | None
-COMPARISON_FILE = "comparison.json"
 
 
 @dataclass
 class ComparisonRun:
     result: dict[str, Any]
     path: Path
+    evaluated: list[EvaluationResult] = field(default_factory=list)
+    """Evaluations this comparison had to (re)run, e.g. a stale baseline's: the Dagster layer
+    records each as a materialization of that version's partition."""
 
 
-def comparison_path(settings: Settings, key: str) -> Path:
-    return settings.comparisons_dir / ModelRef.parse(key).key / COMPARISON_FILE
-
-
-def load_comparison(settings: Settings, key: str) -> tuple[Path, dict[str, Any]]:
-    """The stored comparison record of ``key`` and where it lies."""
-    path = comparison_path(settings, key)
-    return path, json.loads(path.read_text(encoding="utf-8"))
-
-
-def ensure_evaluation(settings: Settings, version: ModelVersion, progress: Progress = None) -> None:
+def ensure_evaluation(settings: Settings, version: ModelVersion, progress: Progress = None,
+                      engines: EngineCache | None = None) -> EvaluationResult | None:
     """Evaluate ``version`` on the current golden set unless a current evaluation is stored."""
-    if is_current(settings, version, "evaluation"):
-        return
+    if layout.is_current(settings, "evaluation", version.key, version.digest):
+        return None
     if progress:
         progress(f"evaluating {version.key} on golden {settings.golden.version} (missing or stale)")
-    evaluate_model(settings, version, progress=progress)
+    return evaluate_model(settings, version, progress=progress, engines=engines)
 
 
-def side_by_side(settings: Settings, baseline: ModelVersion, candidate: ModelVersion, progress: Progress = None) -> dict:
-    """Both models loaded together and profiled A B A B on the same golden_test prompts."""
+def side_by_side(settings: Settings, baseline: ModelVersion, candidate: ModelVersion, progress: Progress = None,
+                 engines: EngineCache | None = None) -> dict:
+    """Both versions, each on its own engine, profiled A B A B on the same golden_test prompts;
+    memory from each engine's own measure (a fresh process per version on CPU)."""
     cfg = settings.profiling
-    loaded = [load_model(v, device=settings.evaluation.device) for v in (baseline, candidate)]
-    # One prompt list for both runners: formatted the candidate's way (its card's template).
-    task = effective_task(settings.task, candidate.card.prompt_template)
-    labels = settings.task_labels()
-    prompts = [build_prompt(loaded[1].tokenizer, task, labels, t) for t in golden_inputs(settings, cfg.latency_prompts)]
-    comparison = settings.comparison
+    defaults = {"device": settings.evaluation.device}
+    with engines_for(engines) as cache:
+        loaded = [cache.get(v, defaults=defaults) for v in (baseline, candidate)]
+        # One prompt list for both engines: formatted the candidate's way (its card's template).
+        task = effective_task(settings.task, candidate.card.prompt_template)
+        labels = settings.task_labels()
+        prompts = [build_prompt(loaded[1], task, labels, t) for t in golden_inputs(settings, cfg.latency_prompts)]
+        probes = [memory_probe(settings, v, prompts, defaults, reuse_stored=True) for v in (baseline, candidate)]
+        comparison = settings.comparison
 
-    def more_rounds(results: list[dict]) -> bool:
-        open_ratios = undecided(speed_from_side_by_side(results[0], results[1]), comparison)
-        if open_ratios and progress:
-            progress(f"after {results[0]['side_by_side']['rounds']} rounds {', '.join(open_ratios)} undecided: one more round")
-        return bool(open_ratios)
+        def more_rounds(interim: list[dict]) -> bool:
+            open_ratios = undecided(speed_from_side_by_side(interim[0], interim[1]), comparison)
+            if open_ratios and progress:
+                progress(f"after {interim[0]['side_by_side']['rounds']} rounds {', '.join(open_ratios)} "
+                         "undecided: one more round")
+            return bool(open_ratios)
 
-    results = profile_side_by_side(loaded, prompts, cfg, comparison.side_by_side_rounds, progress=progress,
-                                   more_rounds=more_rounds, max_rounds=comparison.side_by_side_max_rounds)
+        results = profile_side_by_side(loaded, prompts, cfg, comparison.side_by_side_rounds, progress=progress,
+                                       memory_probes=probes, more_rounds=more_rounds,
+                                       max_rounds=comparison.side_by_side_max_rounds)
     speed = speed_from_side_by_side(results[0], results[1])
     speed["rounds"] = results[0]["side_by_side"]["rounds"]
     speed["summaries"] = {"baseline": results[0]["summary"], "candidate": results[1]["summary"]}
     return speed
 
 
-def run_comparison(
-    settings: Settings, candidate_key: str, baseline_spec: str | None = None, progress: Progress = None
-) -> ComparisonRun:
+def _compare_with_baseline(settings: Settings, candidate: ModelVersion, base_ref, spec: str, progress: Progress,
+                           cache: EngineCache, evaluated: list[EvaluationResult]) -> dict[str, Any]:
+    """The comparison record; evaluations it had to run are appended to ``evaluated``."""
     registry = get_registry(settings)
-    candidate = registry.get(ModelRef.parse(candidate_key))
-    spec = baseline_spec or settings.comparison.baseline
-    base_ref = resolve_baseline(registry, candidate.ref, spec)
-    ensure_evaluation(settings, candidate, progress)
+    evaluated.append(ensure_evaluation(settings, candidate, progress, cache))
     cand_eval = load_evaluation(settings, candidate.key)
     if base_ref is None:
         if progress:
@@ -91,17 +89,41 @@ def run_comparison(
         result = compare(None, cand_eval, None, settings)
     else:
         baseline = registry.get(base_ref)
-        ensure_evaluation(settings, baseline, progress)
+        evaluated.append(ensure_evaluation(settings, baseline, progress, cache))
         base_eval = load_evaluation(settings, baseline.key)
         if baseline.key == candidate.key:
             speed = {"notes": {m.name: "candidate is the baseline: ratio 1 by definition" for m in SPEED}}
         else:
-            speed = side_by_side(settings, baseline, candidate, progress)
+            speed = side_by_side(settings, baseline, candidate, progress, cache)
         test = load_split(settings, "test")
         inputs = dict(zip(test[EXAMPLE_ID], test[INPUT], strict=True))
         result = compare(base_eval, cand_eval, speed, settings, inputs=inputs)
         result["side_by_side"] = speed.get("summaries")
+    return result
+
+
+def run_comparison(
+    settings: Settings, candidate_key: str, baseline_spec: str | None = None, progress: Progress = None,
+    engines: EngineCache | None = None,
+) -> ComparisonRun:
+    """Evaluate both versions where needed, run the side-by-side speed rounds, compare.
+    ``engines``: the run's loaded engines; by default loaded here, each version once."""
+    registry = get_registry(settings)
+    candidate = registry.get(ModelRef.parse(candidate_key))
+    spec = baseline_spec or settings.comparison.baseline
+    base_ref = resolve_baseline(registry, candidate.ref, spec)
+    evaluated: list[EvaluationResult | None] = []
+    with engines_for(engines) as cache:
+        result = _compare_with_baseline(settings, candidate, base_ref, spec, progress, cache, evaluated)
     result["baseline_spec"] = spec
-    result["digests"] = {"candidate": candidate.digest, "baseline": registry.get(base_ref).digest if base_ref else None}
-    path = atomic_write_json(comparison_path(settings, candidate.key), result)
-    return ComparisonRun(result, path)
+    baseline_digest = registry.get(base_ref).digest if base_ref else ""
+    result["digests"] = {"candidate": candidate.digest, "baseline": baseline_digest or None}
+    result["provenance"] = layout.provenance(settings, "comparison", candidate.digest, baseline_digest=baseline_digest)
+    path = atomic_write_json(layout.comparison_file(settings, candidate.key), result)
+    return ComparisonRun(result, path, [e for e in evaluated if e is not None])
+
+
+def load_comparison(settings: Settings, key: str) -> tuple[Path, dict[str, Any]]:
+    """The stored comparison record of ``key`` and where it lies."""
+    path = layout.comparison_file(settings, key)
+    return path, json.loads(path.read_text(encoding="utf-8"))

@@ -29,6 +29,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from slm_assets.core.io import atomic_write_json
+from slm_assets.core.models.gguf_file import GgufError, find_gguf_file, read_gguf
 from slm_assets.core.models.loading import validate_model_dir
 
 CARD_FILE = "card.json"
@@ -102,8 +103,14 @@ class ModelCard(BaseModel):
     training_data: TrainingDataRef | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     allow_pickle: bool = False
+    engine: Literal["transformers", "llama_cpp", "openai"] = "transformers"
+    """The runtime that serves this version (``core.inference``); evaluated and profiled on it."""
+    engine_options: dict[str, Any] = Field(default_factory=dict)
+    """That engine's typed options (dtype, threads, base URL...), validated when the engine loads."""
     description: str = ""
     extra: dict[str, Any] = Field(default_factory=dict)
+    engine: Literal["transformers", "llama_cpp", "openai"] = "transformers"
+    engine_options: dict[str, Any] = Field(default_factory=dict)
 
 
 def read_card(path: str | Path) -> ModelCard:
@@ -142,18 +149,25 @@ class ModelVersion:
 
 
 def _model_files(folder: Path) -> list[Path]:
+    if folder.is_file():  # a GGUF registered as a single file
+        return [folder]
     return sorted(
         (p for p in folder.rglob("*") if p.is_file() and p.relative_to(folder).as_posix() != CARD_FILE),
         key=lambda p: p.relative_to(folder).as_posix(),
     )
 
 
+def _relative(file: Path, src: Path) -> Path:
+    return Path(file.name) if src.is_file() else file.relative_to(src)
+
+
 def content_digest(folder: str | Path) -> str:
-    """sha256 over the sorted relative paths, sizes and bytes of every file but card.json."""
+    """sha256 over the sorted relative paths, sizes and bytes of every file but card.json
+    (of the file alone when ``folder`` is one: the same digest as the folder it is copied into)."""
     folder = Path(folder)
     h = hashlib.sha256()
     for file in _model_files(folder):
-        rel = file.relative_to(folder).as_posix().encode()
+        rel = _relative(file, folder).as_posix().encode()
         h.update(len(rel).to_bytes(8, "little") + rel + file.stat().st_size.to_bytes(8, "little"))
         with open(file, "rb") as fh:
             while chunk := fh.read(_CHUNK):
@@ -236,7 +250,7 @@ class FolderRegistry:
         """Copy ``src_dir`` in as ``name@version``; the same content again is a no-op."""
         ref = ModelRef(name, version)
         src = Path(src_dir)
-        validate_model_dir(src, allow_pickle=card.allow_pickle)
+        card = validate_source(src, card, ref)
         digest = content_digest(src)
         existing = self._existing(ref, digest)
         if existing is not None:
@@ -248,7 +262,7 @@ class FolderRegistry:
         try:
             files = _model_files(src)
             for i, file in enumerate(files, 1):
-                dest = tmp / file.relative_to(src)
+                dest = tmp / _relative(file, src)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(file, dest)
                 if progress:
@@ -351,6 +365,24 @@ class FolderRegistry:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def validate_source(src: Path, card: ModelCard, ref: ModelRef) -> ModelCard:
+    """Check a source before copying: a Hugging Face folder, or a GGUF (file, or folder holding one).
+    A GGUF's card runs on llama_cpp unless it names an engine itself (openai: served elsewhere)."""
+    try:
+        gguf = find_gguf_file(src)
+        if gguf is None:
+            validate_model_dir(src, allow_pickle=card.allow_pickle)
+            return card
+        read_gguf(gguf)
+    except GgufError as exc:
+        raise RegistryError(f"{ref.key}: {exc}") from exc
+    if "engine" not in card.model_fields_set:
+        return card.model_copy(update={"engine": "llama_cpp"})
+    if card.engine == "transformers":
+        raise RegistryError(f"{ref.key}: {gguf} is a GGUF; its card must name engine llama_cpp, not transformers")
+    return card
 
 
 def _fsync_tree(folder: Path) -> None:

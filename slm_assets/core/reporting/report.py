@@ -15,12 +15,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from slm_assets.config import Settings
-from slm_assets.core.comparison.artifacts import ORIGINAL, evaluation_dir
+from slm_assets.core.comparison.artifacts import ORIGINAL
 from slm_assets.core.comparison.render import change_text
 from slm_assets.core.evaluation.metric_specs import METRICS, QUALITY, metric_values
 from slm_assets.core.io import atomic_write_text
+from slm_assets.core import layout
 
-LEADERBOARD = "leaderboard.html"
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -29,17 +29,22 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def version_summary(settings: Settings, key: str) -> dict[str, Any] | None:
     """Headline figures of one version on the current golden set, or None if it was never evaluated."""
-    folder = evaluation_dir(settings, key)
-    metrics = _read_json(folder / "metrics.json")
+    metrics_path = layout.metrics_file(settings, key)
+    metrics = _read_json(metrics_path)
     if metrics is None:
         return None
-    profile = _read_json(settings.profiles_dir / key / "profile.json") or {}
-    comparison = _read_json(settings.comparisons_dir / key / "comparison.json") or {}
+    profile = _read_json(layout.profile_file(settings, key)) or {}
+    comparison = _read_json(layout.comparison_file(settings, key)) or {}
     summary = profile.get("summary", {})
-    when = metrics.get("created_at") or datetime.fromtimestamp((folder / "metrics.json").stat().st_mtime, UTC).isoformat()
+    model = profile.get("model") or {}
+    when = metrics.get("created_at") or datetime.fromtimestamp(metrics_path.stat().st_mtime, UTC).isoformat()
     return {
         "key": key,
         "evaluated_at": when,
+        # What ran: the engine and the weights' format and precision (from the profile).
+        "engine": model.get("engine"),
+        "format": model.get("format"),
+        "precision": model.get("precision"),
         **metric_values(metrics, summary),
         "accuracy_ci_low": metrics.get("accuracy_ci_low"),
         "accuracy_ci_high": metrics.get("accuracy_ci_high"),
@@ -51,7 +56,7 @@ def version_summary(settings: Settings, key: str) -> dict[str, Any] | None:
 
 def all_versions(settings: Settings) -> list[dict[str, Any]]:
     """Every version evaluated on the current golden set, oldest evaluation first."""
-    root = settings.evaluations_dir
+    root = layout.evaluations_root(settings)
     keys = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     found = [s for s in (version_summary(settings, k) for k in keys) if s is not None]
     return sorted(found, key=lambda s: s["evaluated_at"])
@@ -235,19 +240,31 @@ def _page(title: str, sections: list[tuple[str, str | go.Figure | None]]) -> str
             f"<p class='note'>Generated {generated} from the stored artifacts.</p>{''.join(parts)}</body></html>")
 
 
+def _engines_table(comparison: dict[str, Any], profiles: dict[str, dict[str, Any]]) -> str | None:
+    """Engine, format and precision of each side (they may differ: a cross-engine gate), from the
+    side-by-side rounds, else from the version's profile."""
+    cols, rows = ["engine", "format", "precision"], []
+    for role in ("candidate", "baseline"):
+        key = comparison.get(role)
+        facts = (comparison.get("side_by_side") or {}).get(role) or (profiles.get(key) or {}).get("model")
+        if key and facts:
+            rows.append([role, key, *[facts.get(c) for c in cols]])
+    return _table(["side", "version", *cols], rows) if rows else None
+
+
 def _load_predictions(settings: Settings, key: str) -> pd.DataFrame | None:
-    path = evaluation_dir(settings, key) / "predictions.parquet"
+    path = layout.predictions_file(settings, key)
     return pd.read_parquet(path, columns=["example_id", "stratum", "variant", "correct"]) if path.is_file() else None
 
 
 def write_report(settings: Settings, key: str) -> Path:
     """reports/<key>/report.html for one candidate: its comparison, scorecards and figures."""
-    comparison = _read_json(settings.comparisons_dir / key / "comparison.json")
+    comparison = _read_json(layout.comparison_file(settings, key))
     if comparison is None:
-        raise FileNotFoundError(f"{settings.comparisons_dir / key / 'comparison.json'}: missing; materialize baseline_comparison first")
+        raise FileNotFoundError(f"{layout.comparison_file(settings, key)}: missing; materialize baseline_comparison first")
     keys = [key] + ([comparison["baseline"]] if comparison.get("baseline") and comparison["baseline"] != key else [])
     frames = {k: f for k in keys if (f := _load_predictions(settings, k)) is not None}
-    profiles = {k: p for k in keys if (p := _read_json(settings.profiles_dir / k / "profile.json"))}
+    profiles = {k: p for k in keys if (p := _read_json(layout.profile_file(settings, k)))}
     versions = all_versions(settings)
     verdict = comparison["verdict"]
     flips = comparison.get("flipped", {})
@@ -259,6 +276,7 @@ def write_report(settings: Settings, key: str) -> Path:
     sections: list[tuple[str, str | go.Figure | None]] = [
         ("Verdict", head + verdict_table(comparison)),
         (f"Side-by-side rounds ({comparison.get('side_by_side_rounds') or 0})", _rounds_table(comparison)),
+        ("What ran", _engines_table(comparison, profiles)),
         ("SLO scorecard: candidate", _scorecard_table(comparison.get("scorecards", {}).get("candidate"))),
         ("SLO scorecard: baseline", _scorecard_table(comparison.get("scorecards", {}).get("baseline"))),
         ("Accuracy vs latency across versions", accuracy_vs_latency(versions, highlight=key)),
@@ -269,7 +287,7 @@ def write_report(settings: Settings, key: str) -> Path:
         (f"Flipped right → wrong ({len(flips.get('right_to_wrong', []))})", _flips_table(flips.get("right_to_wrong", []))),
         (f"Flipped wrong → right ({len(flips.get('wrong_to_right', []))})", _flips_table(flips.get("wrong_to_right", []))),
     ]
-    path = settings.reports_dir / key / "report.html"
+    path = layout.report_file(settings, key)
     atomic_write_text(path, _page(f"Evaluation report: {key}", sections))
     return path
 
@@ -278,10 +296,10 @@ def write_leaderboard(settings: Settings) -> Path:
     """reports/leaderboard.html: every version evaluated on the current golden set."""
     versions = all_versions(settings)
     ranked = sorted(versions, key=lambda v: (-(v["accuracy"] or 0), v["latency_p95_ms"] or float("inf")))
-    cols = ["key", *(m.name for m in METRICS), "verdict", "baseline", "evaluated_at"]
+    cols = ["key", "engine", "format", "precision", *(m.name for m in METRICS), "verdict", "baseline", "evaluated_at"]
     table = _table(cols, [[v[c] for c in cols] for v in ranked], [v["verdict"] or "" for v in ranked])
     frames = {v["key"]: f for v in versions if (f := _load_predictions(settings, v["key"])) is not None}
-    profiles = {v["key"]: p for v in versions if (p := _read_json(settings.profiles_dir / v["key"] / "profile.json"))}
+    profiles = {v["key"]: p for v in versions if (p := _read_json(layout.profile_file(settings, v["key"])))}
     sections: list[tuple[str, str | go.Figure | None]] = [
         (f"Versions on golden set {settings.golden.version}", table),
         ("Accuracy vs P95 latency", accuracy_vs_latency(versions)),
@@ -290,6 +308,6 @@ def write_leaderboard(settings: Settings) -> Path:
         ("Throughput vs batch size", throughput_vs_batch(profiles)),
         ("Trend over time", trends(versions)),
     ]
-    path = settings.reports_dir / LEADERBOARD
+    path = layout.leaderboard_file(settings)
     atomic_write_text(path, _page("SLM leaderboard", sections))
     return path

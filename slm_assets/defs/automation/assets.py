@@ -6,36 +6,10 @@ Writes ``<data_dir>/drift/production_drift.json`` (the numbers the
 
 import dagster as dg
 
-from slm_assets.config import Settings
-from slm_assets.core.golden import store as golden_store
-from slm_assets.core.golden.drift import DriftReport, DriftThresholds, compute_drift, read_recent_logs
+from slm_assets.core import layout
+from slm_assets.core.golden.drift import DriftReport, measure_drift
 from slm_assets.core.io import atomic_write_json
 from slm_assets.defs.resources import SlmSettings
-
-PRODUCTION_LOGS_FILE = "production_logs.parquet"
-
-
-def drift_path(settings: Settings):
-    return settings.data_dir / "drift" / "production_drift.json"
-
-
-def thresholds(settings: Settings) -> DriftThresholds:
-    d = settings.alerts.drift
-    return DriftThresholds(
-        max_label_tv=d.max_label_tv,
-        max_length_psi=d.max_length_psi,
-        length_mean_ratio_bounds=tuple(d.length_mean_ratio_bounds),
-        max_unseen_vocabulary_share=d.max_unseen_vocabulary_share,
-        max_stratum_psi=d.max_stratum_psi,
-        min_recent_rows=d.min_recent_rows,
-    )
-
-
-def measure_drift(settings: Settings) -> DriftReport:
-    recent, start, end = read_recent_logs(settings.ingested_dir / PRODUCTION_LOGS_FILE, settings.alerts.drift.window_days)
-    golden = golden_store.load_split(settings, "test")
-    return compute_drift(recent, golden, thresholds(settings), window=(start, end))
-
 
 def drift_metadata(report: DriftReport) -> dict:
     numeric = {
@@ -67,7 +41,7 @@ def drift_metadata(report: DriftReport) -> dict:
 def production_drift(context: dg.AssetExecutionContext, slm: SlmSettings) -> dg.MaterializeResult:
     settings = slm.get()
     report = measure_drift(settings)
-    path = atomic_write_json(drift_path(settings), report.to_dict())
+    path = atomic_write_json(layout.drift_file(settings), report.to_dict())
     context.log.info(
         f"drift over {report.recent_rows} recent rows vs {report.golden_rows} golden_test rows: "
         + ("; ".join(report.breaches) or "golden set still representative")

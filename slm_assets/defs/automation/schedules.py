@@ -14,24 +14,27 @@ in the UI (Automation tab) or with ``dagster schedule start``.
 import dagster as dg
 
 from slm_assets.core.models.registry import RegistryError, get_registry
+from slm_assets.defs.automation.assets import production_drift
+from slm_assets.defs.ingestion.assets import ingest_production_logs
+from slm_assets.defs.models.jobs import evaluate_model_version_job
+from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
 from slm_assets.defs.tags import REFRESH_CACHE_TAG
 
-EVALUATE_JOB = "evaluate_model_version"  # defined by the models stage
 PRODUCTION_ALIAS = "production"
 NIGHTLY_CRON = "0 2 * * *"
 INGEST_CRON = "0 1 * * *"
 
 ingest_logs_job = dg.define_asset_job(
     "ingest_logs",
-    selection=dg.AssetSelection.groups("ingestion") | dg.AssetSelection.assets("production_drift"),
+    selection=dg.AssetSelection.assets(ingest_production_logs, production_drift),
     description="Read the log sources into production_logs / quarantined_logs, then measure production_drift.",
 )
 
 
 @dg.schedule(
     cron_schedule=NIGHTLY_CRON,
-    job_name=EVALUATE_JOB,
+    job=evaluate_model_version_job,
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
     description="Re-evaluate, re-profile and compare the `production` model of each model name every night.",
@@ -48,7 +51,7 @@ def nightly_reevaluation(context: dg.ScheduleEvaluationContext, slm: SlmSettings
         except RegistryError as exc:  # alias pointing at a version removed or not ready
             skipped.append(f"{name}: {exc}")
             continue
-        if not context.instance.has_dynamic_partition("model_versions", key):
+        if not context.instance.has_dynamic_partition(model_versions.name, key):
             skipped.append(f"{key}: not yet a model_versions partition (the new-version sensor adds it)")
             continue
         requests.append(
