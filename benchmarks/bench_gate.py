@@ -164,14 +164,35 @@ def quality_twins(pool: pd.DataFrame, args) -> dict:
 # -------------------------------------------------------------------- speed
 
 
+class SlowedEngine:
+    """An engine made ``factor`` times slower on the real clock: after each fixed-length generation
+    it busy-waits ``factor - 1`` times the generation's own time, and reports the stretched timings."""
+
+    def __init__(self, inner, factor: float):
+        self.inner, self.factor = inner, factor
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def generate_fixed(self, prompts, *, new_tokens, timed=False):
+        from slm_assets.core.inference.base import TimedGeneration
+
+        out = []
+        for run in self.inner.generate_fixed(prompts, new_tokens=new_tokens, timed=timed):
+            end = run.start_ns + int((run.end_ns - run.start_ns) * self.factor)
+            while time.perf_counter_ns() < end:
+                pass
+            stamps = tuple(run.start_ns + int((t - run.start_ns) * self.factor) for t in run.token_ns)
+            out.append(TimedGeneration(run.start_ns, end, run.output_tokens, stamps))
+        return out
+
+
 def speed_twins(args) -> dict:
     import torch
-    from transformers import LogitsProcessor
 
     from slm_assets.core.comparison.decision import decide, verdict
     from slm_assets.core.comparison.speed import speed_from_side_by_side, speed_rows, undecided
-    from slm_assets.core.models.loading import load_model
-    from slm_assets.core.profiling import runner as runner_module
+    from slm_assets.core.inference.transformers import TransformersConfig, TransformersEngine
     from slm_assets.core.profiling.profiler import profile_side_by_side
     from slm_assets.testing import build_tiny_model, generated_corpus
 
@@ -183,48 +204,16 @@ def speed_twins(args) -> dict:
     model_dir = args.work / "speed-model"
     if not (model_dir / "config.json").is_file():
         build_tiny_model(model_dir, seed=0, hidden_size=64, layers=2, corpus=generated_corpus(200))
-    models = [load_model(model_dir, device="cpu") for _ in range(2)]
-    candidate_model = models[1].model
+    # Identical weights loaded twice: two engines, as two registered versions of them would be.
+    baseline, twin = (TransformersEngine.load(model_dir, TransformersConfig(device="cpu")) for _ in range(2))
     prompts = generated_corpus(6, seed=1)
-
-    class Spin(LogitsProcessor):
-        """Busy-waits after each of the candidate's decoding steps: a slower model, on the real clock."""
-        extra_ns = 0
-
-        def __call__(self, input_ids, scores):
-            end = time.perf_counter_ns() + self.extra_ns
-            while time.perf_counter_ns() < end:
-                pass
-            return scores
-
-    spin = Spin()
-    real_generate = runner_module.GenerationRunner.generate
-
-    def generate(self, encoded, new_tokens, clock=None):
-        if self.model is not candidate_model or spin.extra_ns == 0:
-            return real_generate(self, encoded, new_tokens, clock)
-        chained = [spin] if clock is None else [spin, clock]
-        return real_generate(self, encoded, new_tokens, _Chain(chained))
-
-    class _Chain(LogitsProcessor):
-        def __init__(self, parts):
-            self.parts = parts
-
-        def __call__(self, input_ids, scores):
-            for part in self.parts:
-                scores = part(input_ids, scores)
-            return scores
-
-    runner_module.GenerationRunner.generate = generate
-    step_ns = _step_ns(models[0], prompts)
     comparison = settings.comparison
-    print(f"speed: baseline step {step_ns / 1e3:.0f} us; {args.speed_runs} twin and {args.slowdown_runs} slowed "
-          "side-by-side comparisons "
+    print(f"speed: {args.speed_runs} twin and {args.slowdown_runs} slowed side-by-side comparisons "
           f"({comparison.side_by_side_rounds}-{comparison.side_by_side_max_rounds} adaptive rounds)", flush=True)
     out = {}
     # Slowdowns first: on a busy machine the long twin series is the one to cut short (progress is printed).
     for name, factor in {**{f"{f}x slower": f for f in SLOWDOWNS}, "twin": 1.0}.items():
-        spin.extra_ns = int((factor - 1) * step_ns)
+        candidate = twin if factor == 1.0 else SlowedEngine(twin, factor)
         counts = {"pass": 0, "improvement": 0, "regression": 0, "inconclusive": 0}
         rounds, ratios, started = [], [], time.perf_counter()
         runs = args.speed_runs if factor == 1.0 else args.slowdown_runs
@@ -232,7 +221,7 @@ def speed_twins(args) -> dict:
             if run and run % 10 == 0:
                 print(f"    {name}: {run}/{runs} {counts}", flush=True)
             results = profile_side_by_side(
-                models, prompts, cfg, comparison.side_by_side_rounds, gpu=None,
+                [baseline, candidate], prompts, cfg, comparison.side_by_side_rounds, gpu=None,
                 more_rounds=lambda res: bool(undecided(speed_from_side_by_side(res[0], res[1]), comparison)),
                 max_rounds=comparison.side_by_side_max_rounds)
             rows = [decide(r, comparison.thresholds.get(r.metric), comparison.policy, comparison.alpha)
@@ -245,20 +234,7 @@ def speed_twins(args) -> dict:
                      "mean_rounds": float(np.mean(rounds)), "median_p95_ratio": float(np.median(ratios)),
                      "seconds": time.perf_counter() - started}
         print(f"  {name:12s} {counts} rounds {np.mean(rounds):.1f} P95 ratio {np.median(ratios):.2f}", flush=True)
-    runner_module.GenerationRunner.generate = real_generate
     return out
-
-
-def _step_ns(loaded, prompts) -> int:
-    from slm_assets.core.profiling.runner import GenerationRunner
-
-    runner = GenerationRunner(loaded.model, loaded.tokenizer, loaded.device)
-    encoded = runner.encode(prompts[:1])
-    times = []
-    for _ in range(20):
-        start, end, _tokens = runner.timed(encoded, 8)
-        times.append((end - start) / 8)
-    return int(np.median(times))
 
 
 def main() -> int:
