@@ -3,6 +3,7 @@
 from typing import Any
 
 from slm_assets.core.evaluation.metric_specs import spec_for
+from slm_assets.core.markdown import md_escape
 
 
 def fmt(value: Any, digits: int = 4) -> str:
@@ -48,7 +49,7 @@ def markdown_table(result: dict[str, Any]) -> str:
         ci = f"[{fmt(r['ci'][0])}, {fmt(r['ci'][1])}]" if r.get("ci") else "–"
         status = {"regression": "**REGRESSION**", "inconclusive": "*inconclusive*"}.get(r["status"], r["status"])
         lines.append(
-            f"| {r['metric']} | {_value(r['metric'], r['baseline'])} | {_value(r['metric'], r['candidate'])} | "
+            f"| {md_escape(r['metric'])} | {_value(r['metric'], r['baseline'])} | {_value(r['metric'], r['candidate'])} | "
             f"{change_text(r)} | {ci} | {fmt(r.get('p_value'))} | {fmt(r.get('mdd'))} | {threshold_text(r)} | {status} |"
         )
     rounds = [f"{r['metric']}: " + ", ".join(f"×{x:.3f}" for x in r["rounds"]) for r in result["rows"] if r.get("rounds")]

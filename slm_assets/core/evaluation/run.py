@@ -26,7 +26,7 @@ from slm_assets.core.evaluation.contamination import ContaminationReport, ensure
 from slm_assets.core.evaluation.answers import clean_output, match_label
 from slm_assets.core.inference.base import Generation
 from slm_assets.core.inference.engine_cache import EngineCache, engines_for
-from slm_assets.core.golden.store import load_manifest, load_split
+from slm_assets.core.golden.store import load_split, verified_manifest
 from slm_assets.core.io import atomic_write, atomic_write_json
 from slm_assets.core.evaluation.metrics import is_grounded, normalize_answer, per_stratum, quality_metrics, robustness_metrics
 from slm_assets.core.evaluation.cache import CachedPrediction, CacheKey, open_cache, prompt_hash, settings_hash
@@ -171,7 +171,7 @@ def evaluate_model(
 
 def _evaluate(settings, version, engine, say, show_progress, contamination, refresh_cache) -> EvaluationResult:
     started = time.perf_counter()
-    manifest = load_manifest(settings)
+    manifest = verified_manifest(settings)  # the whole version, not only the split read below
     test = load_split(settings, "test")
     if contamination is _NOT_CHECKED:
         contamination = ensure_not_contaminated(settings, version.card, test)

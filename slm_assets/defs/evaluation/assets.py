@@ -5,6 +5,7 @@ import dagster as dg
 from slm_assets.core.evaluation.metric_specs import QUALITY
 from slm_assets.core.evaluation.contamination import ContaminationError, check_contamination
 from slm_assets.core.evaluation.run import EvaluationResult, evaluate_model
+from slm_assets.core.markdown import md_escape
 from slm_assets.core.models.registry import get_registry
 from slm_assets.defs.evaluation.checks import contamination_check_result, contamination_check_spec
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
@@ -16,7 +17,7 @@ from slm_assets.defs.tracking import track
 def stratum_table(per_stratum: dict[str, dict]) -> str:
     lines = ["| stratum | n | accuracy | 95% CI |", "|---|---:|---:|---|"]
     for stratum, s in per_stratum.items():
-        lines.append(f"| {stratum} | {s['n']} | {s['accuracy']:.3f} | {s['ci_low']:.3f}–{s['ci_high']:.3f} |")
+        lines.append(f"| {md_escape(stratum)} | {s['n']} | {s['accuracy']:.3f} | {s['ci_low']:.3f}–{s['ci_high']:.3f} |")
     return "\n".join(lines)
 
 
