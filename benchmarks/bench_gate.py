@@ -88,7 +88,8 @@ def recorded_predictions(args) -> pd.DataFrame:
     from slm_assets.core.ingestion.logs import ingest_logs
     from slm_assets.core.ingestion.synthetic import write_logs
     from slm_assets.core.models.finetune import finetune
-    from slm_assets.core.models.registry import ModelCard, ModelRef, RegistryError, get_registry
+    from slm_assets.core.models.registry import get_registry
+    from slm_assets.core.models.versions import ModelCard, ModelRef, RegistryError
     from slm_assets.testing import build_tiny_model, generated_corpus
 
     settings = load_settings(write_config(args.work, args))

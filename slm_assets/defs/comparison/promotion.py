@@ -9,7 +9,8 @@ import dagster as dg
 
 from slm_assets.core.comparison.baseline import promote_if_passed
 from slm_assets.core.comparison.run import load_comparison
-from slm_assets.core.models.registry import ModelRef, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelRef
 from slm_assets.defs.comparison.assets import baseline_comparison
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
