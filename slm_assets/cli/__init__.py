@@ -3,7 +3,8 @@
 Each subcommand lives in its own module here, named in ``COMMANDS`` with its one-line
 help, and exposes ``register(subparsers)``, which adds its parser and sets ``func``
 (a callable taking the parsed args and returning the exit code).
-Exit codes: 0 success/pass, 1 regression (gate), 2 error.
+Exit codes: 0 success/pass, 1 regression (gate), 2 error, 3 inconclusive (gate, when
+``comparison.fail_on_inconclusive``).
 
 Only the chosen command's module is imported, and a command module imports nothing heavy
 (torch, Dagster, scikit-learn, pandas...) at its top: those imports live inside ``run``, so
@@ -26,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("slm_assets.cli.evaluate", "evaluate a model version on golden_test (quality, robustness)"),
     "profile": ("slm_assets.cli.profile", "profile a model version (latency, throughput, memory, energy)"),
     "gate": ("slm_assets.cli.gate", "gate a model version against its baseline (CI)"),
+    "plan": ("slm_assets.cli.plan", "golden-set size the gate needs for a margin"),
     "finetune": ("slm_assets.cli.finetune", "fine-tune a registered model on golden_train and register the result"),
     "demo": ("slm_assets.cli.demo", "run the whole loop end to end and print a summary"),
     "config": ("slm_assets.cli.config", "print the resolved paths, or the config's JSON Schema"),

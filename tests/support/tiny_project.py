@@ -18,7 +18,7 @@ TINY_SECTIONS = {
         "idle_seconds": 0.05, "bandwidth_test_mb": 8,
         "memory_in_fresh_process": False,  # a spawned process per profile costs ~10 s; tests/profiling covers it
     },
-    "comparison": {"bootstrap_samples": 200, "side_by_side_rounds": 1},
+    "comparison": {"bootstrap_samples": 200, "side_by_side_rounds": 1, "side_by_side_max_rounds": 1},
 }
 
 
