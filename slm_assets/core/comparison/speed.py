@@ -19,6 +19,10 @@ Speed = dict[str, Any]
 """``{"baseline": {metric: [per round]}, "candidate": {...}, "notes": {metric: text}}``"""
 
 
+# Memory figures of one engine alone, comparable across engines (see profiling.profiler._memory).
+OWN_MEMORY_METHODS = {"fresh_process", "torch_peak_allocated"}
+
+
 def _per_round_tokens_per_second(result: dict[str, Any], batch_size: int | None) -> list[float]:
     batch = next((b for b in result["throughput"]["batches"] if b["batch_size"] == batch_size), None)
     if batch is None:
@@ -31,14 +35,16 @@ def speed_from_side_by_side(baseline: dict[str, Any], candidate: dict[str, Any])
     """Per-round figures of both models from ``profile_side_by_side`` (one result per model).
 
     Throughput is taken at the baseline's best batch size for both, so the ratio compares
-    like with like. Memory: torch peak allocated on a GPU; on CPU process RSS is shared by
-    both loaded models, so the weights' size stands in (said in the row's note).
+    like with like. Memory: each engine's own measure (a fresh process per version on CPU,
+    torch peak allocated on a GPU); where both sides lack one (measured in the shared process,
+    or remote), the weights' size stands in, said in the row's note.
     """
     batch_size = baseline["throughput"]["best_batch_size"]
-    on_gpu = baseline["summary"].get("gpu_peak_allocated_mb") is not None
+    methods = {r["summary"].get("memory_method") for r in (baseline, candidate)}
+    own = methods <= OWN_MEMORY_METHODS
 
     def figures(result: dict[str, Any]) -> dict[str, list[float]]:
-        memory = result["summary"]["gpu_peak_allocated_mb"] if on_gpu else result["model"].get("size_mb")
+        memory = result["summary"].get("peak_memory_mb") if own else result["model"].get("size_mb")
         return {
             "latency_p95_ms": [r["p95_ms"] for r in result["latency"]["rounds"]],
             "tokens_per_second": _per_round_tokens_per_second(result, batch_size),
@@ -50,7 +56,8 @@ def speed_from_side_by_side(baseline: dict[str, Any], candidate: dict[str, Any])
         "candidate": figures(candidate),
         "notes": {
             "tokens_per_second": f"batch size {batch_size}",
-            "peak_memory_mb": "torch peak allocated" if on_gpu else "CPU: weights size (process RSS is shared)",
+            "peak_memory_mb": f"each engine's own peak ({', '.join(sorted(methods))})" if own
+            else "weights size (no isolated memory figure for both sides)",
         },
     }
 
