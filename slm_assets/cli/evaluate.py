@@ -10,6 +10,7 @@ from slm_assets.core.evaluation.run import evaluate_model
 from slm_assets.core.golden.store import GoldenSetError
 from slm_assets.core.models.loading import ModelLoadError
 from slm_assets.core.models.registry import RegistryError, get_registry
+from slm_assets.core.reporting.history import record_version
 
 _SHOWN = ("n_examples", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "macro_f1", "token_f1",
           "hallucination_rate", "invalid_rate", "error_rate", "robustness_worst_family",
@@ -46,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         version = get_registry(settings).get(args.model)
         result = evaluate_model(settings, version, progress=lambda m: print(m, file=sys.stderr))
+        record_version(settings, "evaluation", version, result.metrics, trigger="cli")
     except ContaminationError as exc:
         print(f"slm-bench evaluate: blocked: {exc}", file=sys.stderr)
         return 2

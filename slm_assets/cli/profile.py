@@ -10,7 +10,8 @@ from slm_assets.core.golden.store import GoldenSetError
 from slm_assets.core.models.loading import ModelLoadError
 from slm_assets.core.profiling.scorecard import scorecard_markdown
 from slm_assets.core.profiling.version_profile import profile_path, profile_version
-from slm_assets.core.models.registry import RegistryError
+from slm_assets.core.models.registry import RegistryError, get_registry
+from slm_assets.core.reporting.history import record_version
 
 _SHOWN = ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "ttft_ms", "tpot_ms", "tokens_per_second",
           "best_batch_size", "peak_memory_mb", "energy_j_per_inference", "energy_method", "load_seconds",
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
             result = profile_version(settings, args.model, inputs=inputs, device=args.device,
                                      progress=lambda m: print(m, file=sys.stderr))
             profile, path = result.profile, result.path
+            record_version(settings, "profile", get_registry(settings).get(args.model), profile, trigger="cli")
     except (RegistryError, ModelLoadError, GoldenSetError, OSError, ValueError) as exc:
         print(f"slm-bench profile: {exc}", file=sys.stderr)
         return 2

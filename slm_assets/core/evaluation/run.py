@@ -10,6 +10,7 @@ generation (committed to the cache per batch), score, and write
 
 import platform
 import time
+from datetime import UTC, datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +217,7 @@ def evaluate_model(
     generated_tokens = sum(g.output_tokens for g in generated)
     total_seconds = time.perf_counter() - started
     metrics = {
+        "created_at": datetime.now(UTC).isoformat(),
         "model": version.key,
         "model_digest": version.digest,
         "golden_version": manifest.version,

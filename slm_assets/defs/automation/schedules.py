@@ -14,8 +14,9 @@ in the UI (Automation tab) or with ``dagster schedule start``.
 import dagster as dg
 
 from slm_assets.core.models.registry import RegistryError, get_registry
+from slm_assets.core.reporting.history import NIGHTLY_TRIGGER
 from slm_assets.defs.resources import SlmSettings
-from slm_assets.defs.tags import REFRESH_CACHE_TAG
+from slm_assets.defs.tags import REFRESH_CACHE_TAG, TRIGGER_TAG
 
 EVALUATE_JOB = "evaluate_model_version"  # defined by the models stage
 PRODUCTION_ALIAS = "production"
@@ -55,7 +56,7 @@ def nightly_reevaluation(context: dg.ScheduleEvaluationContext, slm: SlmSettings
             dg.RunRequest(
                 run_key=f"nightly-{day}-{key}",
                 partition_key=key,
-                tags={"slm/trigger": "nightly_reevaluation", REFRESH_CACHE_TAG: "true"},
+                tags={TRIGGER_TAG: NIGHTLY_TRIGGER, REFRESH_CACHE_TAG: "true"},
             )
         )
     for reason in skipped:

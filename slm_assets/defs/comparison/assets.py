@@ -58,7 +58,8 @@ def baseline_comparison(
     settings = slm.get()
     run = run_comparison(settings, context.partition_key, config.baseline, progress=context.log.info)
     context.log.info(f"verdict {run.result['verdict']} against {run.result['baseline']}")
-    track(context, settings, "comparison", _row_numbers(run.result), [run.path])
+    track(context, settings, "comparison", _row_numbers(run.result), [run.path],
+          details={"verdict": run.result["verdict"], "baseline": run.result["baseline"]})
     return dg.MaterializeResult(metadata=comparison_metadata(run.result, run.path))
 
 
