@@ -208,6 +208,30 @@ class SloConfig(_Strict):
     energy_j_per_inference: float = 0.5
 
 
+class CostConfig(_Strict):
+    """ASSUMPTIONS, not measurements: prices that turn measured throughput and energy into money.
+
+    Defaults are rough on-demand cloud list prices (2026): set your own. ``hardware_price_per_hour``
+    is looked up by the profile's GPU name (e.g. ``NVIDIA H200``) first, then its device kind
+    (``cpu``, ``cuda``)."""
+
+    currency: str = "USD"
+    hardware_price_per_hour: dict[str, float] = Field(
+        default_factory=lambda: {"cpu": 0.10, "cuda": 2.50}
+    )
+    """Per device-hour: ``cpu`` ~ a 4-vCPU VM, ``cuda`` ~ one data-centre GPU (assumptions)."""
+    electricity_price_per_kwh: float | None = Field(default=0.15, ge=0)
+    """Adds measured energy (NVML, RAPL) to the cost; None leaves energy out (assumption)."""
+
+    @field_validator("hardware_price_per_hour")
+    @classmethod
+    def _non_negative(cls, prices: dict[str, float]) -> dict[str, float]:
+        bad = {k: v for k, v in prices.items() if not v >= 0}
+        if bad:
+            raise ValueError(f"prices must be >= 0, got {bad}")
+        return prices
+
+
 # --------------------------------------------------------------------- comparison
 
 
@@ -320,6 +344,7 @@ class Settings(_Strict):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     profiling: ProfilingConfig = Field(default_factory=ProfilingConfig)
     slo: SloConfig = Field(default_factory=SloConfig)
+    cost: CostConfig = Field(default_factory=CostConfig)
     comparison: ComparisonConfig = Field(default_factory=ComparisonConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)

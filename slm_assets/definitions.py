@@ -9,9 +9,10 @@ from slm_assets.defs.golden import definitions as golden
 from slm_assets.defs.ingestion import definitions as ingestion
 from slm_assets.defs.models import definitions as models
 from slm_assets.defs.profiling import definitions as profiling
+from slm_assets.defs.reporting import definitions as reporting
 from slm_assets.defs.resources import SlmSettings
 
 # Modules, not their Definitions objects, at module scope: Dagster refuses a module holding several.
-STAGES = (ingestion, golden, models, evaluation, profiling, comparison, automation)
+STAGES = (ingestion, golden, models, evaluation, profiling, comparison, reporting, automation)
 
 defs = dg.Definitions.merge(*(stage.defs for stage in STAGES), dg.Definitions(resources={"slm": SlmSettings()}))

@@ -9,7 +9,9 @@ import pytest
 
 from slm_assets.core.comparison.compare import compare, load_evaluation
 from slm_assets.core.io import atomic_write_json
-from slm_assets.core.reporting.report import pareto_front, write_leaderboard, write_report
+from slm_assets.core.reporting.frontier import pareto_front
+from slm_assets.core.reporting.leaderboard import write_leaderboard
+from slm_assets.core.reporting.report import write_report
 
 from .synthetic import artifacts, fake_profile, write_artifacts
 
@@ -36,7 +38,7 @@ def reports(make_settings):
     result = compare(load_evaluation(settings, "m@v1"), load_evaluation(settings, "m@v2"), None, settings,
                      inputs={"ex0000": "<script>alert(1)</script> my card"})
     atomic_write_json(settings.comparisons_dir / "m@v2" / "comparison.json", result)
-    return settings, write_report(settings, "m@v2"), write_leaderboard(settings)
+    return settings, write_report(settings, "m@v2"), write_leaderboard(settings).path
 
 
 def test_report_files_are_self_contained(reports):

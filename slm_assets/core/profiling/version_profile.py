@@ -14,6 +14,7 @@ from slm_assets.config import Settings
 from slm_assets.core.golden.store import load_split
 from slm_assets.core.io import atomic_write_json
 from slm_assets.core.models.loading import load_model
+from slm_assets.core.profiling.cost import cost_per_1k_requests
 from slm_assets.core.profiling.profiler import AUTO, profile_model
 from slm_assets.core.profiling.scorecard import build_scorecard
 from slm_assets.core.evaluation.prompts import build_prompt, effective_task
@@ -70,6 +71,8 @@ def profile_version(
     profile = profile_model(loaded, prompts, cfg, gpu=gpu, progress=progress)
     profile["model_version"] = {"key": version.key, "digest": version.digest}
     profile["prompts_source"] = "inputs" if inputs is not None else f"golden_test {settings.golden.version}"
+    profile["cost"] = cost_per_1k_requests(profile, settings.cost)
+    profile["summary"]["cost_per_1k_requests"] = profile["cost"]["cost_per_1k_requests"]
     profile["scorecard"] = build_scorecard(profile["summary"], settings.slo, evaluation_metrics(settings, key))
     path = profile_path(settings, key)
     atomic_write_json(path, profile)

@@ -12,7 +12,8 @@ from slm_assets.config import Settings
 from slm_assets.core.comparison.compare import evaluation_dir
 from slm_assets.core.comparison.run import comparison_path
 from slm_assets.core.profiling.version_profile import profile_path
-from slm_assets.core.reporting.report import LEADERBOARD
+from slm_assets.core.profiling.cost import cost_per_1k_requests, describe
+from slm_assets.core.reporting.leaderboard import LEADERBOARD
 
 # (label, source file, key, format): the figures the summary shows, in order.
 FIGURES = (
@@ -23,6 +24,7 @@ FIGURES = (
     ("P95 latency (ms)", "profile", "latency_p95_ms", "{:.1f}"),
     ("tokens/s (best batch)", "profile", "tokens_per_second", "{:.1f}"),
     ("energy/inference (J)", "profile", "energy_j_per_inference", "{:.3f}"),
+    ("cost per 1,000 requests", "profile", "cost_per_1k_requests", "{:.4g}"),
 )
 # The profiles above were taken at different times; the gate judges speed on interleaved runs instead.
 SPEED_NOTE = ("Speed ratios (xN, candidate over baseline) come from the side-by-side A-B rounds,"
@@ -44,6 +46,10 @@ def version_figures(settings: Settings, key: str) -> dict[str, object]:
     figures: dict[str, object] = {label: sources[src].get(field) for label, src, field, _ in FIGURES}
     figures["robustness worst family name"] = metrics.get("robustness_worst_family")
     figures["energy method"] = (profile.get("summary") or {}).get("energy_method")
+    if profile:  # today's prices (an assumption the user may have revised since the profile)
+        cost = cost_per_1k_requests(profile, settings.cost)
+        figures["cost per 1,000 requests"] = cost["cost_per_1k_requests"]
+        figures["cost inputs"] = describe(cost)
     return figures
 
 
@@ -90,6 +96,8 @@ class DemoSummary:
     report: Path
     leaderboard: Path
     energy_method: str | None
+    costs: dict[str, str]
+    """Per version: its cost per 1,000 requests with the inputs (prices are config assumptions)."""
 
     def render(self, stage_seconds: dict[str, float], cpu_seconds: dict[str, float]) -> str:
         width = max(map(len, [*stage_seconds, "total"]))
@@ -100,7 +108,9 @@ class DemoSummary:
         energy = f"\nEnergy per inference: method {self.energy_method!r} (see the report)." if self.energy_method else ""
         return (
             f"\n=== Demo summary: {self.candidate} vs {self.baseline} ===\n\n{self.table}\n{SPEED_NOTE}{energy}\n"
-            f"\nVerdict: {self.verdict.upper()}{why}\n"
+            + "\nCost per 1,000 requests (prices: the cost config section, assumptions):\n"
+            + "".join(f"  {key}: {text}\n" for key, text in self.costs.items())
+            + f"\nVerdict: {self.verdict.upper()}{why}\n"
             f"Report:      {self.report}\nLeaderboard: {self.leaderboard}\n"
             f"\nStage times (wall, CPU of this process):\n{timing}\n  {'total':<{width}} {total:7.1f} s  (CPU {total_cpu:7.1f} s)\n"
             "\nRun `make ui` (Dagster on http://127.0.0.1:3000) to see the assets, checks and runs.\n"
@@ -125,4 +135,6 @@ def demo_summary(settings: Settings, candidate: str, baseline: str) -> DemoSumma
         report=settings.reports_dir / candidate / "report.html",
         leaderboard=settings.reports_dir / LEADERBOARD,
         energy_method=cand_figs.get("energy method"),
+        costs={key: str(figs.get("cost inputs") or "n/a (no profile)") for key, figs in
+               ((baseline, base_figs), (candidate, cand_figs))},
     )

@@ -1,4 +1,4 @@
-"""Self-contained HTML reports: one per model version, and a leaderboard across versions.
+"""Self-contained HTML reports: one per model version (the leaderboard is ``leaderboard.py``).
 
 Every figure is drawn from stored artifacts (evaluations/, profiles/, comparisons/),
 so each number can be traced back to a file. Plotly's JavaScript is inlined once
@@ -17,22 +17,24 @@ import plotly.graph_objects as go
 from slm_assets.config import Settings
 from slm_assets.core.comparison.compare import ORIGINAL, evaluation_dir
 from slm_assets.core.io import atomic_write_text
+from slm_assets.core.profiling.cost import cost_per_1k_requests
+from slm_assets.core.reporting.frontier import pareto_front
+from slm_assets.core.reporting.history import read_history
+from slm_assets.core.reporting.trends import trend_figure, trend_series
 
-LEADERBOARD = "leaderboard.html"
 
-
-def _read_json(path: Path) -> dict[str, Any] | None:
+def read_json(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def version_summary(settings: Settings, key: str) -> dict[str, Any] | None:
     """Headline figures of one version on the current golden set, or None if it was never evaluated."""
     folder = evaluation_dir(settings, key)
-    metrics = _read_json(folder / "metrics.json")
+    metrics = read_json(folder / "metrics.json")
     if metrics is None:
         return None
-    profile = _read_json(settings.profiles_dir / key / "profile.json") or {}
-    comparison = _read_json(settings.comparisons_dir / key / "comparison.json") or {}
+    profile = read_json(settings.profiles_dir / key / "profile.json") or {}
+    comparison = read_json(settings.comparisons_dir / key / "comparison.json") or {}
     summary = profile.get("summary", {})
     when = metrics.get("created_at") or datetime.fromtimestamp((folder / "metrics.json").stat().st_mtime, UTC).isoformat()
     robustness = metrics.get("robustness") or {}
@@ -50,6 +52,10 @@ def version_summary(settings: Settings, key: str) -> dict[str, Any] | None:
         "latency_p95_ms": summary.get("latency_p95_ms"),
         "tokens_per_second": summary.get("tokens_per_second"),
         "peak_memory_mb": summary.get("peak_memory_mb"),
+        "energy_j_per_inference": summary.get("energy_j_per_inference"),
+        # Recomputed with today's prices: the cost section is an assumption the user may revise.
+        "cost_per_1k_requests": cost_per_1k_requests(profile, settings.cost)["cost_per_1k_requests"] if profile else None,
+        "scorecard": profile.get("scorecard"),
         "verdict": comparison.get("verdict"),
         "baseline": comparison.get("baseline"),
     }
@@ -63,21 +69,10 @@ def all_versions(settings: Settings) -> list[dict[str, Any]]:
     return sorted(found, key=lambda s: s["evaluated_at"])
 
 
-def pareto_front(points: list[tuple[float, float]]) -> list[int]:
-    """Indices of points no other point beats on both axes (lower latency x, higher accuracy y)."""
-    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
-    front, best = [], float("-inf")
-    for i in order:
-        if points[i][1] > best:
-            front.append(i)
-            best = points[i][1]
-    return front
-
-
 # ----------------------------------------------------------------- figures
 
 
-def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
+def layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
     fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, template="plotly_white", height=380,
                       margin=dict(l=60, r=20, t=50, b=50))
     return fig
@@ -98,7 +93,7 @@ def accuracy_vs_latency(versions: list[dict[str, Any]], highlight: str | None = 
     line = sorted((pts[i] for i in front), key=lambda v: v["latency_p95_ms"])
     fig.add_trace(go.Scatter(x=[v["latency_p95_ms"] for v in line], y=[v["accuracy"] for v in line],
                              mode="lines", name="Pareto front", line=dict(color="#d62728", dash="dash")))
-    return _layout(fig, "Accuracy vs P95 latency (Pareto front in red)", "P95 latency, batch 1 (ms)", "accuracy")
+    return layout(fig, "Accuracy vs P95 latency (Pareto front in red)", "P95 latency, batch 1 (ms)", "accuracy")
 
 
 def per_stratum_accuracy(frames: dict[str, pd.DataFrame]) -> go.Figure | None:
@@ -112,7 +107,7 @@ def per_stratum_accuracy(frames: dict[str, pd.DataFrame]) -> go.Figure | None:
     if not fig.data:
         return None
     fig.update_layout(barmode="group")
-    return _layout(fig, "Accuracy per stratum", "stratum", "accuracy")
+    return layout(fig, "Accuracy per stratum", "stratum", "accuracy")
 
 
 def latency_distribution(profiles: dict[str, dict[str, Any]]) -> go.Figure | None:
@@ -124,7 +119,7 @@ def latency_distribution(profiles: dict[str, dict[str, Any]]) -> go.Figure | Non
     if not fig.data:
         return None
     fig.update_layout(barmode="overlay")
-    return _layout(fig, "Batch-1 latency distribution", "latency per request (ms)", "requests")
+    return layout(fig, "Batch-1 latency distribution", "latency per request (ms)", "requests")
 
 
 def throughput_vs_batch(profiles: dict[str, dict[str, Any]]) -> go.Figure | None:
@@ -137,28 +132,13 @@ def throughput_vs_batch(profiles: dict[str, dict[str, Any]]) -> go.Figure | None
     if not fig.data:
         return None
     fig.update_xaxes(type="log")
-    return _layout(fig, "Throughput vs batch size (fixed output length)", "batch size", "output tokens/s")
-
-
-TREND_METRICS = ("accuracy", "macro_f1", "hallucination_rate", "robustness_consistency")
-
-
-def trends(versions: list[dict[str, Any]]) -> go.Figure | None:
-    if not versions:
-        return None
-    fig = go.Figure()
-    for metric in TREND_METRICS:
-        pts = [v for v in versions if v[metric] is not None]
-        if pts:
-            fig.add_trace(go.Scatter(x=[v["evaluated_at"] for v in pts], y=[v[metric] for v in pts],
-                                     mode="lines+markers", name=metric, text=[v["key"] for v in pts]))
-    return _layout(fig, "Quality metrics over time (by evaluation date)", "evaluated at", "value") if fig.data else None
+    return layout(fig, "Throughput vs batch size (fixed output length)", "batch size", "output tokens/s")
 
 
 # ------------------------------------------------------------------- pages
 
 
-def _table(headers: list[str], rows: list[list[Any]], classes: list[str] | None = None) -> str:
+def html_table(headers: list[str], rows: list[list[Any]], classes: list[str] | None = None) -> str:
     def cell(v: Any) -> str:
         if isinstance(v, float):
             v = f"{v:.4g}"
@@ -181,13 +161,13 @@ def verdict_table(comparison: dict[str, Any]) -> str:
         th_text = None if not th else f"{th['kind']} {th['max_regression']:g} ({th['direction']})"
         rows.append([r["metric"], r.get("baseline"), r.get("candidate"), change, ci, r.get("p_value"), th_text, r["status"], r.get("note")])
         classes.append(r["status"].replace("/", ""))
-    return _table(["metric", "baseline", "candidate", "delta / ratio", "CI", "p", "threshold", "status", "note"], rows, classes)
+    return html_table(["metric", "baseline", "candidate", "delta / ratio", "CI", "p", "threshold", "status", "note"], rows, classes)
 
 
 def _scorecard_table(scorecard: Any) -> str:
     if not scorecard:
         return "<p>No scorecard (profile missing).</p>"
-    return _table(["SLO", "value", "target", "status", "note"],
+    return html_table(["SLO", "value", "target", "status", "note"],
                   [[s.get("name"), s.get("value"), f"{s.get('op')} {s.get('target')} {s.get('unit')}", s.get("status"), s.get("note")]
                    for s in scorecard])
 
@@ -195,7 +175,7 @@ def _scorecard_table(scorecard: Any) -> str:
 def _flips_table(flips: list[dict[str, Any]]) -> str:
     if not flips:
         return "<p>None.</p>"
-    return _table(["example_id", "stratum", "reference", "baseline", "candidate", "input"],
+    return html_table(["example_id", "stratum", "reference", "baseline", "candidate", "input"],
                   [[f["example_id"], f.get("stratum"), f.get("reference"), f.get("baseline_prediction"),
                     f.get("candidate_prediction"), f.get("input")] for f in flips])
 
@@ -210,7 +190,7 @@ th{background:#f2f2f2} tr.regression td{background:#fde0e0} tr.improvement td{ba
 """
 
 
-def _page(title: str, sections: list[tuple[str, str | go.Figure | None]]) -> str:
+def page(title: str, sections: list[tuple[str, str | go.Figure | None]]) -> str:
     parts, js_done = [], False
     for heading, content in sections:
         parts.append(f"<h2>{html.escape(heading)}</h2>")
@@ -228,19 +208,19 @@ def _page(title: str, sections: list[tuple[str, str | go.Figure | None]]) -> str
             f"<p class='note'>Generated {generated} from the stored artifacts.</p>{''.join(parts)}</body></html>")
 
 
-def _load_predictions(settings: Settings, key: str) -> pd.DataFrame | None:
+def load_predictions(settings: Settings, key: str) -> pd.DataFrame | None:
     path = evaluation_dir(settings, key) / "predictions.parquet"
     return pd.read_parquet(path, columns=["example_id", "stratum", "variant", "correct"]) if path.is_file() else None
 
 
 def write_report(settings: Settings, key: str) -> Path:
     """reports/<key>/report.html for one candidate: its comparison, scorecards and figures."""
-    comparison = _read_json(settings.comparisons_dir / key / "comparison.json")
+    comparison = read_json(settings.comparisons_dir / key / "comparison.json")
     if comparison is None:
         raise FileNotFoundError(f"{settings.comparisons_dir / key / 'comparison.json'}: missing; materialize baseline_comparison first")
     keys = [key] + ([comparison["baseline"]] if comparison.get("baseline") and comparison["baseline"] != key else [])
-    frames = {k: f for k in keys if (f := _load_predictions(settings, k)) is not None}
-    profiles = {k: p for k in keys if (p := _read_json(settings.profiles_dir / k / "profile.json"))}
+    frames = {k: f for k in keys if (f := load_predictions(settings, k)) is not None}
+    profiles = {k: p for k in keys if (p := read_json(settings.profiles_dir / k / "profile.json"))}
     versions = all_versions(settings)
     verdict = comparison["verdict"]
     flips = comparison.get("flipped", {})
@@ -256,32 +236,10 @@ def write_report(settings: Settings, key: str) -> Path:
         ("Accuracy per stratum", per_stratum_accuracy(frames)),
         ("Latency distribution", latency_distribution(profiles)),
         ("Throughput vs batch size", throughput_vs_batch(profiles)),
-        ("Trend over time", trends(versions)),
+        ("Trends over time", trend_figure(trend_series(read_history(settings), settings.golden.version))),
         (f"Flipped right → wrong ({len(flips.get('right_to_wrong', []))})", _flips_table(flips.get("right_to_wrong", []))),
         (f"Flipped wrong → right ({len(flips.get('wrong_to_right', []))})", _flips_table(flips.get("wrong_to_right", []))),
     ]
     path = settings.reports_dir / key / "report.html"
-    atomic_write_text(path, _page(f"Evaluation report: {key}", sections))
-    return path
-
-
-def write_leaderboard(settings: Settings) -> Path:
-    """reports/leaderboard.html: every version evaluated on the current golden set."""
-    versions = all_versions(settings)
-    ranked = sorted(versions, key=lambda v: (-(v["accuracy"] or 0), v["latency_p95_ms"] or float("inf")))
-    cols = ["key", "accuracy", "macro_f1", "hallucination_rate", "robustness_consistency", "latency_p95_ms",
-            "tokens_per_second", "peak_memory_mb", "verdict", "baseline", "evaluated_at"]
-    table = _table(cols, [[v[c] for c in cols] for v in ranked], [v["verdict"] or "" for v in ranked])
-    frames = {v["key"]: f for v in versions if (f := _load_predictions(settings, v["key"])) is not None}
-    profiles = {v["key"]: p for v in versions if (p := _read_json(settings.profiles_dir / v["key"] / "profile.json"))}
-    sections: list[tuple[str, str | go.Figure | None]] = [
-        (f"Versions on golden set {settings.golden.version}", table),
-        ("Accuracy vs P95 latency", accuracy_vs_latency(versions)),
-        ("Accuracy per stratum", per_stratum_accuracy(frames)),
-        ("Latency distribution", latency_distribution(profiles)),
-        ("Throughput vs batch size", throughput_vs_batch(profiles)),
-        ("Trend over time", trends(versions)),
-    ]
-    path = settings.reports_dir / LEADERBOARD
-    atomic_write_text(path, _page("SLM leaderboard", sections))
+    atomic_write_text(path, page(f"Evaluation report: {key}", sections))
     return path

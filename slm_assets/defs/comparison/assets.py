@@ -4,7 +4,7 @@ import dagster as dg
 
 from slm_assets.core.comparison.compare import markdown_table
 from slm_assets.core.comparison.run import run_comparison
-from slm_assets.core.reporting.report import version_summary, write_leaderboard, write_report
+from slm_assets.core.reporting.report import version_summary, write_report
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
 from slm_assets.defs.resources import SlmSettings
 from slm_assets.defs.tracking import track
@@ -68,19 +68,17 @@ def baseline_comparison(
     group_name="comparison",
     deps=[baseline_comparison],
     kinds={"html"},
-    description="Self-contained HTML report of this version (reports/<name@version>/report.html) and the "
-    "leaderboard across versions (reports/leaderboard.html).",
+    description="Self-contained HTML report of this version (reports/<name@version>/report.html); the "
+    "cross-version leaderboard is its own asset.",
 )
 def evaluation_report(context: dg.AssetExecutionContext, slm: SlmSettings) -> dg.MaterializeResult:
     settings = slm.get()
     report = write_report(settings, context.partition_key)
-    board = write_leaderboard(settings)
     context.log.info(f"report: {report}")
-    track(context, settings, "report", {}, [report, board])
+    track(context, settings, "report", {}, [report])
     summary = version_summary(settings, context.partition_key) or {}
     return dg.MaterializeResult(metadata={
         **_numbers({k: v for k, v in summary.items() if k != "key"}),
         "verdict": dg.MetadataValue.text(summary.get("verdict") or "unknown"),
         "path": dg.MetadataValue.path(str(report)),
-        "leaderboard": dg.MetadataValue.path(str(board)),
     })
