@@ -22,6 +22,7 @@ _COMMANDS = (
     "gate",
     "finetune",
     "demo",
+    "recommend",
 )
 
 

@@ -63,6 +63,9 @@ def trend_figure(series: Series) -> go.Figure | None:
     labels = sorted({label for points in series.values() for label in points})
     colour = {label: palette[i % len(palette)] for i, label in enumerate(labels)}
     for i, metric in enumerate(TREND_METRICS):
+        if not series[metric.name]:
+            fig.add_annotation(text="nothing recorded yet", showarrow=False, x=0.5, y=0.5, xref="x domain",
+                               yref="y domain", row=i // 2 + 1, col=i % 2 + 1)
         for label, points in sorted(series[metric.name].items()):
             nightly = label == PRODUCTION_SERIES
             fig.add_trace(
