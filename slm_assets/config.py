@@ -295,11 +295,28 @@ class DriftConfig(_Strict):
     max_stratum_psi: float = Field(default=0.25, gt=0)
 
 
+class LiveTrafficConfig(_Strict):
+    """Nightly: the production version on the newest labelled production rows outside every golden split."""
+
+    enabled: bool = True
+    window_days: float = Field(default=7.0, gt=0)
+    """Rows from this many days before the newest labelled timestamp (all rows when none has one)."""
+    max_rows: int = Field(default=500, gt=0)
+    """The newest rows kept from the window (evaluation cost per night)."""
+    min_rows: int = Field(default=30, ge=1)
+    """Fewer live rows than this: no verdict (reported, not alerted)."""
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    """One-sided level of the two-proportion test (live below golden_test)."""
+    min_drop: float = Field(default=0.02, ge=0, le=1)
+    """A significant drop must also be at least this large (absolute accuracy) to alert."""
+
+
 class AlertsConfig(_Strict):
     webhook_url_env: str = "SLM_ALERT_WEBHOOK_URL"
     """Name of the environment variable holding the webhook URL (secrets never live in config)."""
     timeout_seconds: float = Field(default=5.0, gt=0)
     drift: DriftConfig = Field(default_factory=DriftConfig)
+    live_traffic: LiveTrafficConfig = Field(default_factory=LiveTrafficConfig)
     max_changed_answer_rate: float = Field(default=0.0, ge=0, le=1)
     """Nightly re-evaluation: share of answers allowed to change for a frozen model on a frozen set."""
 

@@ -155,7 +155,7 @@ def test_schedules_and_sensors_in_the_project_definitions():
     from slm_assets.definitions import defs
 
     nightly = defs.resolve_schedule_def("nightly_reevaluation")
-    assert nightly.job_name == "evaluate_model_version" and nightly.cron_schedule == "0 2 * * *"
+    assert nightly.job_name == "nightly_production" and nightly.cron_schedule == "0 2 * * *"
     assert nightly.default_status == dg.DefaultScheduleStatus.STOPPED
     ingest = defs.resolve_schedule_def("ingest_logs_schedule")
     assert ingest.default_status == dg.DefaultScheduleStatus.STOPPED
@@ -163,7 +163,12 @@ def test_schedules_and_sensors_in_the_project_definitions():
     assert {dg.AssetKey("production_logs"), dg.AssetKey("production_drift")} <= set(ingest_keys)
     evaluate_checks = defs.resolve_job_def("evaluate_model_version").asset_layer.asset_graph.asset_check_keys
     assert dg.AssetCheckKey(dg.AssetKey("model_evaluation"), "answers_unchanged") in evaluate_checks
-    assert defs.resolve_sensor_def("run_failure_alert").default_status == dg.DefaultSensorStatus.RUNNING
+    nightly_job = defs.resolve_job_def("nightly_production").asset_layer.asset_graph
+    # production is not compared with itself: no baseline_comparison in the nightly run
+    assert dg.AssetKey("baseline_comparison") not in nightly_job.executable_asset_keys
+    assert dg.AssetCheckKey(dg.AssetKey("live_traffic_evaluation"), "live_accuracy_holds") in nightly_job.asset_check_keys
+    for sensor in ("run_failure_alert", "quality_alerts"):
+        assert defs.resolve_sensor_def(sensor).default_status == dg.DefaultSensorStatus.RUNNING
 
 
 def test_run_failure_sensor_posts_the_alert(webhook_server, make_settings, monkeypatch):

@@ -120,17 +120,21 @@ def evaluate_model(
     show_progress: bool = True,
     contamination=_NOT_CHECKED,
     refresh_cache: bool = False,
+    examples: pd.DataFrame | None = None,
+    directory: Path | None = None,
 ) -> EvaluationResult:
     """Evaluate a registry ``ModelVersion`` on golden_test and write its artifacts.
 
     ``contamination``: a clean report (or None) from a contamination check the
     caller already ran; by default the check runs here and raises ``ContaminationError``.
     ``refresh_cache``: generate every answer even when cached (the cache keeps its first answers).
+    ``examples`` (canonical rows) replace golden_test and ``directory`` the output folder: the
+    nightly live-traffic evaluation answers recent production rows the same way.
     """
     say = progress or (lambda message: None)
     started = time.perf_counter()
     manifest = load_manifest(settings)
-    test = load_split(settings, "test")
+    test = load_split(settings, "test") if examples is None else examples
     if contamination is _NOT_CHECKED:
         contamination = ensure_not_contaminated(settings, version.card, test)
     task = effective_task(settings.task, version.card.prompt_template)
@@ -245,7 +249,7 @@ def evaluate_model(
         },
         "environment": {"python": platform.python_version(), "machine": platform.machine()},
     }
-    directory = evaluation_dir(settings, version.key, manifest.version)
+    directory = directory or evaluation_dir(settings, version.key, manifest.version)
     table = pa.Table.from_pandas(predictions, schema=PREDICTIONS_SCHEMA, preserve_index=False)
     atomic_write(directory / "predictions.parquet", lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     atomic_write_json(directory / "metrics.json", metrics)
