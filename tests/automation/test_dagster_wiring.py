@@ -1,9 +1,7 @@
 """The automation stage in Dagster: drift asset + warning check, answers_unchanged on real runs,
 schedules evaluated to their RunRequests, and the run-failure sensor posting to a local webhook."""
 
-import hashlib
-import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import dagster as dg
 import pandas as pd
@@ -21,25 +19,9 @@ from slm_assets.defs.tags import REFRESH_CACHE_TAG
 from slm_assets.defs.automation.sensors import run_failure_alert
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
+from tests.support.log_rows import WORDS, log_rows
 
-WORDS = "refund invoice login password order status address cancel upgrade plan card payment".split()
 ALIEN = "crypto wallet staking airdrop nft bridge swap gas fee token".split()
-
-
-def log_rows(n, seed, words=WORDS, length=(4, 12), labels=("refund", "login", "order"), start=datetime(2026, 1, 1, tzinfo=UTC)):
-    rng = random.Random(seed)
-    rows = []
-    for i in range(n):
-        text = " ".join(rng.choice(words) for _ in range(rng.randint(*length))) + f" #{seed}-{i}"
-        rows.append(
-            {"example_id": f"{seed}-{i}", "input": text, "reference": rng.choice(labels),
-             "timestamp": start + timedelta(hours=i), "stratum": "all", "group_id": None, "split": None,
-             "content_hash": hashlib.sha256(text.encode()).hexdigest(), "occurrences": 1,
-             "source_file": "logs.jsonl", "source_line": i + 1, "metadata": None}
-        )
-    frame = pd.DataFrame(rows, columns=LOG_SCHEMA.names)
-    frame["timestamp"] = frame["timestamp"].astype("datetime64[us, UTC]")
-    return frame
 
 
 def run_job(settings, selection, assets, checks, instance=None, partition=None):

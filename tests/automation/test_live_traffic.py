@@ -18,7 +18,7 @@ from slm_assets.defs.automation.sensors import quality_alerts
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
 from slm_assets.defs.tags import TRIGGER_TAG
-from tests.automation.test_dagster_wiring import log_rows
+from tests.support.log_rows import log_rows
 
 LATER = pd.Timestamp("2026-03-01", tz="UTC")
 
