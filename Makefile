@@ -44,6 +44,7 @@ browser:
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 test: install browser
+	$(VENV)/bin/dg check defs
 	$(PY) -m pytest tests
 
 test-fast: install

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from slm_assets.core import layout
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "bench_data.json"
@@ -70,7 +71,7 @@ def worker_ingest(config: Path) -> dict:
 
     settings = load_settings(config)
     start, cpu = time.perf_counter(), cpu_seconds()
-    report = ingest_logs(settings, settings.ingested_dir)
+    report = ingest_logs(settings, layout.ingested_dir(settings))
     seconds = time.perf_counter() - start
     return {
         "rows_read": report.rows_read,
@@ -96,7 +97,7 @@ def worker_leakage(config: Path) -> dict:
     from slm_assets.core.golden.leakage import near_duplicate_overlap, run_leakage_checks
 
     settings = load_settings(config)
-    frame = pq.read_table(settings.ingested_dir / "production_logs.parquet").to_pandas()
+    frame = pq.read_table(layout.ingested_dir(settings) / "production_logs.parquet").to_pandas()
     splits = random_splits(frame)
     start, cpu = time.perf_counter(), cpu_seconds()
     near = near_duplicate_overlap(splits, settings.golden.near_duplicate)

@@ -37,7 +37,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import dagster as dg  # noqa: E402
 import torch  # noqa: E402
 import yaml  # noqa: E402
 
@@ -52,6 +51,7 @@ from slm_assets.core.evaluation.prompts import build_prompt, effective_task  # n
 from slm_assets.core.models.registry import get_registry  # noqa: E402
 from slm_assets.core.evaluation.robustness import ORIGINAL  # noqa: E402
 from slm_assets.core.ingestion.synthetic import write_logs  # noqa: E402
+from slm_assets.core import layout
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -75,26 +75,22 @@ def prepare_settings(args):
     try:
         load_split(settings, "test")
     except GoldenSetError:
-        build_golden(settings, rows=max(args.examples * 60, 2000))  # 2,000 rows left 112 test rows
+        make_golden(settings, rows=max(args.examples * 60, 2000))  # 2,000 rows left 112 test rows
     if len(load_split(settings, "test")) < args.examples:
-        sys.exit(f"golden_test of {settings.golden_dir} has fewer than {args.examples} rows")
+        sys.exit(f"golden_test of {layout.golden_dir(settings)} has fewer than {args.examples} rows")
     import_base_model(settings, progress=lambda m: print(m, file=sys.stderr))
     return settings
 
 
-def build_golden(settings, rows: int) -> None:
-    from slm_assets.defs.golden.assets import golden_splits
-    from slm_assets.defs.ingestion.assets import ingest_production_logs
-    from slm_assets.defs.resources import SlmSettings
+def make_golden(settings, rows: int) -> None:
+    """The core use cases the Dagster assets call: ingest, then build and freeze the golden set."""
+    from slm_assets.core.golden.build import build_golden
+    from slm_assets.core.ingestion.logs import ingest_logs
 
     print(f"building a golden set from {rows} synthetic log rows in {settings.data_dir}", file=sys.stderr)
-    write_logs(settings.data_dir / "logs" / "support.jsonl", rows, seed=1)
-    result = dg.materialize(
-        [ingest_production_logs, golden_splits],
-        resources={"slm": SlmSettings(config_path=str(settings.config_path))},
-        instance=dg.DagsterInstance.ephemeral(),
-    )
-    assert result.success
+    write_logs(layout.logs_dir(settings) / "support.jsonl", rows, seed=1)
+    ingest_logs(settings, layout.ingested_dir(settings))
+    build_golden(settings)
 
 
 def timed(fn):

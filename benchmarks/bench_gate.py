@@ -45,6 +45,7 @@ from slm_assets.core.models.registry import ModelCard, ModelRef, RegistryError, 
 from slm_assets.core.golden.splits import build_splits  # noqa: E402
 from slm_assets.core.ingestion.synthetic import write_logs  # noqa: E402
 from slm_assets.testing import build_tiny_model, generated_corpus  # noqa: E402
+from slm_assets.core import layout
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
@@ -71,11 +72,11 @@ def write_config(work: Path, seed: int, args) -> Path:
 
 
 def build_golden(settings, rows: int) -> None:
-    if (settings.golden_dir / "manifest.json").is_file():
+    if (layout.golden_dir(settings) / "manifest.json").is_file():
         return
     write_logs(settings.data_dir / "logs" / "support_logs.jsonl", rows, seed=0)
-    ingest_logs(settings, settings.ingested_dir)
-    source = settings.ingested_dir / "production_logs.parquet"
+    ingest_logs(settings, layout.ingested_dir(settings))
+    source = layout.ingested_dir(settings) / "production_logs.parquet"
     frame = pq.read_table(source).to_pandas()
     freeze_or_verify(settings, lambda: build_splits(frame, settings), file_sha256(source))
 

@@ -368,7 +368,7 @@ class Settings(_Strict):
     finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
 
-    # -- derived paths: the folder layout is a contract (see README) --
+    # -- the registry may live outside the data dir; every other path: core/layout.py --
     @property
     def registry_dir(self) -> Path:
         env = os.environ.get("SLM_REGISTRY_DIR")
@@ -377,38 +377,6 @@ class Settings(_Strict):
         if self.registry.dir:
             return self._resolve(self.registry.dir)
         return self.data_dir / "registry"
-
-    @property
-    def ingested_dir(self) -> Path:
-        return self.data_dir / "ingested"
-
-    @property
-    def golden_root(self) -> Path:
-        return self.data_dir / "golden"
-
-    @property
-    def golden_dir(self) -> Path:
-        return self.golden_root / self.golden.version
-
-    @property
-    def evaluations_dir(self) -> Path:
-        return self.data_dir / "evaluations"
-
-    @property
-    def profiles_dir(self) -> Path:
-        return self.data_dir / "profiles"
-
-    @property
-    def comparisons_dir(self) -> Path:
-        return self.data_dir / "comparisons"
-
-    @property
-    def reports_dir(self) -> Path:
-        return self.data_dir / "reports"
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.data_dir / "cache"
 
     def _resolve(self, value: str) -> Path:
         value = value.replace("{data_dir}", str(self.data_dir))

@@ -1,13 +1,14 @@
 import pytest
 
 from slm_assets.config import ConfigError, load_settings
+from slm_assets.core import layout
 
 
 def test_default_config_loads():
     settings = load_settings()
     assert settings.golden.version == "v1"
     assert settings.task_labels() and len(settings.task_labels()) == 10
-    assert settings.golden_dir == settings.data_dir / "golden" / "v1"
+    assert layout.golden_dir(settings) == settings.data_dir / "golden" / "v1"
 
 
 def test_unknown_key_is_named(make_settings):

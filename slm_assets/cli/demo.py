@@ -21,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 
 from slm_assets.config import PROJECT_ROOT, Settings, load_settings
+from slm_assets.core import layout
 from slm_assets.core.models.base_model import import_base_model
 from slm_assets.core.reporting.demo_summary import demo_summary
 from slm_assets.core.models.registry import ModelRef, ModelVersion, RegistryError, get_registry
@@ -80,7 +81,7 @@ def demo_instance() -> dg.DagsterInstance:
 
 def ensure_logs(settings: Settings, rows: int, seed: int) -> Path:
     """The default source folder, with synthetic logs written into it when it holds no file."""
-    folder = settings.data_dir / "logs"
+    folder = layout.logs_dir(settings)
     if folder.is_dir() and any(p.is_file() for p in folder.iterdir()):
         print(f"reusing the logs in {folder}")
         return folder
@@ -103,7 +104,8 @@ def _check_result(result, what: str) -> None:
 
 def materialize_data(instance: dg.DagsterInstance, log_level: str) -> None:
     """Ingestion, the golden splits (frozen on the first run, verified after) and every check on them."""
-    from slm_assets.definitions import defs
+    from slm_assets.definitions import defs as load_defs
+    defs = load_defs()
 
     result = dg.materialize(
         [*defs.assets, *defs.asset_checks],
@@ -126,7 +128,8 @@ def run_version_job(settings: Settings, instance: dg.DagsterInstance, version: M
     from slm_assets.cli.gate import REGRESSION as GATE_REGRESSION
     from slm_assets.cli.gate import _failure_reason, _needed
     from slm_assets.defs.partitions import model_versions
-    from slm_assets.definitions import defs
+    from slm_assets.definitions import defs as load_defs
+    defs = load_defs()
 
     if not instance.has_dynamic_partition(model_versions.name, version.key):
         instance.add_dynamic_partitions(model_versions.name, [version.key])
@@ -153,7 +156,8 @@ def run_version_job(settings: Settings, instance: dg.DagsterInstance, version: M
 
 def materialize_leaderboard(instance: dg.DagsterInstance, log_level: str) -> None:
     """The cross-version leaderboard (trends, frontier, recommendation), once both versions are in."""
-    from slm_assets.definitions import defs
+    from slm_assets.definitions import defs as load_defs
+    defs = load_defs()
 
     result = dg.materialize([*defs.assets], selection=dg.AssetSelection.assets("leaderboard"), instance=instance,
                             resources=defs.resources, run_config=_run_config(log_level), raise_on_error=False)

@@ -17,12 +17,11 @@ import dagster as dg
 
 from slm_assets.config import Settings, load_settings
 from slm_assets.core.comparison.compare import markdown_table
-from slm_assets.core.comparison.run import comparison_path, evaluation_is_current
 from slm_assets.core.io import atomic_write_json
-from slm_assets.core.profiling.version_profile import profile_path
 from slm_assets.core.models.registry import ModelRef, ModelVersion, RegistryError, get_registry
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
+from slm_assets.core import layout
 
 PASS, REGRESSION, ERROR = 0, 1, 2
 CHECK = "no_regression"
@@ -37,20 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _profile_is_current(settings: Settings, version: ModelVersion) -> bool:
-    try:
-        profile = json.loads(profile_path(settings, version.key).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return (profile.get("model_version") or {}).get("digest") == version.digest and profile.get(
-        "config"
-    ) == settings.profiling.model_dump(mode="json")
-
-
 def _needed(settings: Settings, version: ModelVersion) -> list[str]:
     """The per-version assets to (re)materialize: evaluation and profile only when missing or stale."""
-    keys = [] if evaluation_is_current(settings, version) else ["model_evaluation"]
-    keys += [] if _profile_is_current(settings, version) else ["hardware_profile"]
+    keys = [] if layout.is_current(settings, "evaluation", version.key, version.digest) else ["model_evaluation"]
+    keys += [] if layout.is_current(settings, "profile", version.key, version.digest) else ["hardware_profile"]
     return keys + ["baseline_comparison", "evaluation_report"]
 
 
@@ -59,7 +48,8 @@ def _instance() -> dg.DagsterInstance:
 
 
 def _materialize(settings, instance, key: str, selection: list[str], baseline: str | None, log_level: str):
-    from slm_assets.definitions import defs
+    from slm_assets.definitions import defs as load_defs
+    defs = load_defs()
 
     run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level.upper()}}}}
     if baseline and "baseline_comparison" in selection:
@@ -139,11 +129,11 @@ def run(args: argparse.Namespace) -> int:
     golden = ["golden_train", "golden_validation", "golden_test"]
     result = _materialize(settings, instance, key, golden + _needed(settings, version), args.baseline, args.log_level)
     code, reason = (PASS, "") if result.success else _failure_reason(result)
-    comparison_file = comparison_path(settings, key)
+    comparison_file = layout.comparison_file(settings, key)
     comparison = None
     if code != ERROR and comparison_file.is_file():
         comparison = json.loads(comparison_file.read_text(encoding="utf-8"))
-    report = settings.reports_dir / key / "report.html"
+    report = layout.report_file(settings, key)
     if code == REGRESSION:
         # The blocking check kept the report from running in that run: draw it on its own.
         _materialize(settings, instance, key, ["evaluation_report"], None, args.log_level)

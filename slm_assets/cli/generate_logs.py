@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 from slm_assets.config import load_settings
+from slm_assets.core import layout
 from slm_assets.core.ingestion.synthetic import write_logs
 
 DEFAULT_FILE = "support_logs.jsonl"
@@ -21,7 +22,7 @@ def run(args) -> int:
     if args.rows < 1:
         print(f"slm-bench generate-logs: --rows must be at least 1, got {args.rows}", file=sys.stderr)
         return 2
-    out = Path(args.out) if args.out else load_settings(args.config).data_dir / "logs" / DEFAULT_FILE
+    out = Path(args.out) if args.out else layout.logs_dir(load_settings(args.config)) / DEFAULT_FILE
 
     def progress(rows: int) -> None:
         print(f"  {rows:,} / {args.rows:,} rows", file=sys.stderr)

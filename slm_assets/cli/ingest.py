@@ -4,6 +4,7 @@ import sys
 
 from slm_assets.config import load_settings
 from slm_assets.core.ingestion.logs import IngestError, ingest_logs
+from slm_assets.core import layout
 
 
 def register(subparsers) -> None:
@@ -14,7 +15,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     settings = load_settings(args.config)
-    out = args.out or settings.ingested_dir
+    out = args.out or layout.ingested_dir(settings)
 
     def progress(message: str) -> None:
         print(f"  {message}", file=sys.stderr)

@@ -9,8 +9,9 @@ from slm_assets.config import load_settings
 from slm_assets.core.golden.store import GoldenSetError
 from slm_assets.core.models.loading import ModelLoadError
 from slm_assets.core.profiling.scorecard import scorecard_markdown
-from slm_assets.core.profiling.version_profile import profile_path, profile_version
-from slm_assets.core.models.registry import RegistryError, get_registry
+from slm_assets.core import layout
+from slm_assets.core.profiling.version_profile import profile_version
+from slm_assets.core.models.registry import ModelRef, RegistryError, get_registry
 from slm_assets.core.reporting.history import record_version
 
 _SHOWN = ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "ttft_ms", "tpot_ms", "tokens_per_second",
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     try:
         if args.show:
-            path = profile_path(settings, args.model)
+            path = layout.profile_file(settings, ModelRef.parse(args.model).key)
             profile = json.loads(path.read_text(encoding="utf-8"))
         else:
             inputs = _read_inputs(args.inputs) if args.inputs else None

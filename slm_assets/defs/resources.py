@@ -19,3 +19,8 @@ class SlmSettings(dg.ConfigurableResource):
         if self._settings is None:
             self._settings = load_settings(self.config_path)
         return self._settings
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources={"slm": SlmSettings()})

@@ -19,8 +19,10 @@ def track(
     metrics: dict[str, Any],
     artifacts: list[Path],
     details: dict[str, Any] | None = None,
+    key: str | None = None,
 ) -> None:
-    key = context.partition_key
+    """``key``: the version measured, when not the run's partition (a baseline evaluated by a comparison)."""
+    key = key or context.partition_key
     version = get_registry(settings).get(key)
     trigger = context.run.tags.get(TRIGGER_TAG) or context.run.tags.get("slm/source") or "dagster"
     if kind in history.KINDS:

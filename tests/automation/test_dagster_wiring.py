@@ -19,6 +19,7 @@ from slm_assets.defs.tags import REFRESH_CACHE_TAG
 from slm_assets.defs.automation.sensors import run_failure_alert
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
+from slm_assets.core import layout
 from tests.support.log_rows import WORDS, log_rows
 
 ALIEN = "crypto wallet staking airdrop nft bridge swap gas fee token".split()
@@ -50,9 +51,9 @@ def test_production_drift_and_its_warning(golden_settings, shifted):
     settings = golden_settings
     recent = log_rows(300, 4, words=WORDS + ALIEN * 3, length=(20, 40), labels=("refund",)) if shifted else log_rows(300, 4)
     old = log_rows(100, 5, start=datetime(2025, 1, 1, tzinfo=UTC), words=ALIEN)  # outside the window: ignored
-    settings.ingested_dir.mkdir(parents=True)
+    layout.ingested_dir(settings).mkdir(parents=True)
     pq.write_table(pa.Table.from_pandas(pd.concat([old, recent]), schema=LOG_SCHEMA, preserve_index=False),
-                   settings.ingested_dir / "production_logs.parquet")
+                   layout.ingested_dir(settings) / "production_logs.parquet")
     result = run_job(settings, dg.AssetSelection.assets("production_drift"),
                      [production_drift], [golden_set_still_representative])
     assert result.success
@@ -76,7 +77,7 @@ def test_answers_unchanged_runs_after_each_evaluation(make_settings):
 
     @dg.asset(name="model_evaluation", partitions_def=model_versions)
     def fake_evaluation(context: dg.AssetExecutionContext):
-        folder = settings.evaluations_dir / context.partition_key / settings.golden.version
+        folder = layout.evaluations_root(settings) / context.partition_key / settings.golden.version
         folder.mkdir(parents=True, exist_ok=True)
         n = len(answers["current"])
         pd.DataFrame({"example_id": [f"e{i}" for i in range(n)], "variant": ["original"] * n,
@@ -118,9 +119,10 @@ def check_nightly_ticks(settings, instance):
     when = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)
 
     def tick():
-        return nightly_reevaluation(
-            dg.build_schedule_context(instance=instance, scheduled_execution_time=when, resources=resources)
-        )
+        # Closed after use: the context enters an instance from its ref, and an instance left entered
+        # keeps its defs-state storage in a context variable after it is garbage collected.
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=when, resources=resources) as context:
+            return nightly_reevaluation(context)
 
     assert isinstance(tick(), dg.SkipReason)  # no production alias yet
     get_registry(settings).set_alias("tiny", "production", "ft1")
@@ -134,7 +136,8 @@ def check_nightly_ticks(settings, instance):
 
 
 def test_schedules_and_sensors_in_the_project_definitions():
-    from slm_assets.definitions import defs
+    from slm_assets.definitions import defs as load_defs
+    defs = load_defs()
 
     nightly = defs.resolve_schedule_def("nightly_reevaluation")
     assert nightly.job_name == "nightly_production" and nightly.cron_schedule == "0 2 * * *"

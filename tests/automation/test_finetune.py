@@ -12,6 +12,7 @@ from slm_assets.core.golden import store as golden_store
 from slm_assets.core.models.finetune import IGNORE_INDEX, FinetuneError, encode_examples, finetune
 from slm_assets.core.models.registry import ModelCard, get_registry
 from slm_assets.core.schema import LOG_SCHEMA
+from slm_assets.core import layout
 
 LABELS = ["refund", "login", "order"]
 TEXT = {"refund": "i want my money back for the charge", "login": "cannot login to my account password", "order": "where is my order delivery status"}
@@ -74,7 +75,7 @@ def test_finetune_never_reads_test_and_registers_a_carded_version(setup, monkeyp
 
     monkeypatch.setattr(golden_store, "load_split", guarded)
     # And the test file is gone altogether: nothing can read it by another road.
-    golden_dir = settings.golden_dir
+    golden_dir = layout.golden_dir(settings)
     golden_dir.chmod(0o755)
     (golden_dir / "test.parquet").unlink()
 

@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from slm_assets.config import LiveTrafficConfig
+from slm_assets.core import layout
 from slm_assets.core.automation.live import live_rows, two_proportion_drop
 from slm_assets.core.evaluation.run import evaluate_model
 from slm_assets.core.golden.store import write_golden
@@ -65,7 +66,7 @@ def _answers(make_settings, tmp_path, model_dir, frame) -> dict[str, str]:
 
 
 def _write_logs(settings, frames):
-    path = settings.ingested_dir / "production_logs.parquet"
+    path = layout.production_logs_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pandas(pd.concat(frames), schema=LOG_SCHEMA, preserve_index=False), path)
 
@@ -73,7 +74,7 @@ def _write_logs(settings, frames):
 def _nightly(settings, instance, key):
     from slm_assets.definitions import defs
 
-    job = defs.resolve_job_def("nightly_production")
+    job = defs().resolve_job_def("nightly_production")
     result = job.execute_in_process(
         instance=instance, partition_key=key, tags={TRIGGER_TAG: NIGHTLY_TRIGGER},
         asset_selection=[dg.AssetKey("model_evaluation"), dg.AssetKey("live_traffic_evaluation")],

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from slm_assets.core.comparison.compare import EvaluationArtifacts
+from slm_assets.core import layout
 
 LABELS = ["refund", "login", "order", "bug"]
 FAMILIES = ["casing", "typos"]
@@ -72,10 +73,10 @@ def write_artifacts(settings, art: EvaluationArtifacts, profile: dict | None = N
     """Lay ``art`` out as model_evaluation and hardware_profile would."""
     import json
 
-    folder = settings.evaluations_dir / art.key / art.metrics["golden_version"]
+    folder = layout.evaluations_root(settings) / art.key / art.metrics["golden_version"]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "metrics.json").write_text(json.dumps(art.metrics))
     art.predictions.to_parquet(folder / "predictions.parquet")
     if profile is not None:
-        (settings.profiles_dir / art.key).mkdir(parents=True, exist_ok=True)
-        (settings.profiles_dir / art.key / "profile.json").write_text(json.dumps(profile))
+        (layout.profiles_root(settings) / art.key).mkdir(parents=True, exist_ok=True)
+        (layout.profiles_root(settings) / art.key / "profile.json").write_text(json.dumps(profile))

@@ -10,6 +10,7 @@ from slm_assets.core.models.registry import get_registry
 from slm_assets.testing import build_tiny_model
 from slm_assets.core.golden.store import write_golden
 from tests.evaluation.helpers import LABELS, golden_rows, register, write_test_golden
+from slm_assets.core import layout
 
 # Tiny everywhere: a few examples, a 0.2 s latency window, batch sizes 1 and 2.
 SECTIONS = {
@@ -70,7 +71,7 @@ def test_first_pass_then_regression(settings, tiny_model_dir, slow_model_dir, ca
     assert code == 0, reason
     assert result["verdict"] == "no_baseline" and "first model" in reason
     assert registry.aliases("tiny") == {"production": "v1"}  # promote_on_pass: the first model is promoted
-    assert (settings.reports_dir / "tiny@v1" / "report.html").is_file()
+    assert (layout.reports_root(settings) / "tiny@v1" / "report.html").is_file()
     assert "## SLM gate: tiny@v1: PASS" in out and "## SLM gate: tiny@v1: PASS" in summary.read_text()
 
     # Same weights under a new version: passes against production and is promoted.
@@ -118,7 +119,7 @@ def test_broken_model_is_an_error(settings, tiny_model_dir, capsys, tmp_path):
 
 def test_tampered_golden_set_is_an_error(settings, tiny_model_dir, capsys, tmp_path):
     register(settings, tiny_model_dir, "tiny", "v1")
-    test_file = settings.golden_dir / "test.parquet"
+    test_file = layout.golden_dir(settings) / "test.parquet"
     os.chmod(test_file, 0o644)
     test_file.write_bytes(test_file.read_bytes() + b"tampered")
     code, reason, _, _ = gate(settings, capsys, "tiny@v1", tmp_path)
@@ -133,4 +134,4 @@ def test_failed_golden_check_is_an_error(make_settings, tiny_model_dir, capsys, 
     register(settings, tiny_model_dir, "tiny", "v1")
     code, reason, result, _ = gate(settings, capsys, "tiny@v1", tmp_path)
     assert code == 2 and reason.startswith("slm-bench gate: check failed: golden_test:"), reason
-    assert result["status"] == "error" and not (settings.comparisons_dir / "tiny@v1").exists()
+    assert result["status"] == "error" and not (layout.comparisons_root(settings) / "tiny@v1").exists()

@@ -6,13 +6,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from slm_assets.core import layout
 from slm_assets.core.comparison.compare import compare, load_evaluation
 from slm_assets.core.io import atomic_write_json
 from slm_assets.core.reporting import history
 from slm_assets.core.reporting.frontier import pareto_front
 from slm_assets.core.reporting.leaderboard import write_leaderboard
 from slm_assets.core.reporting.report import write_report
-
 from tests.support.chromium import needs_chromium, render
 
 from .synthetic import artifacts, fake_profile, write_artifacts
@@ -38,7 +38,7 @@ def reports(make_settings):
     write_artifacts(settings, artifacts("m@v2", cand_correct, variant_correct=variants), fake_profile(25.0, 45.0))
     result = compare(load_evaluation(settings, "m@v1"), load_evaluation(settings, "m@v2"), None, settings,
                      inputs={"ex0000": "<script>alert(1)</script> my card"})
-    atomic_write_json(settings.comparisons_dir / "m@v2" / "comparison.json", result)
+    atomic_write_json(layout.comparisons_root(settings) / "m@v2" / "comparison.json", result)
     for key, accuracy in (("m@v1", 0.7), ("m@v2", 0.6), ("m@v2", 0.61)):  # the trends panel reads the history
         history.record(settings, "evaluation", key, {"accuracy": accuracy}, digest="d", engine="transformers")
     return settings, write_report(settings, "m@v2"), write_leaderboard(settings).path
@@ -46,8 +46,8 @@ def reports(make_settings):
 
 def test_report_files_are_self_contained(reports):
     settings, report, board = reports
-    assert report == settings.reports_dir / "m@v2" / "report.html"
-    assert board == settings.reports_dir / "leaderboard.html"
+    assert report == layout.reports_root(settings) / "m@v2" / "report.html"
+    assert board == layout.reports_root(settings) / "leaderboard.html"
     text = report.read_text()
     assert "Verdict: REGRESSION" in text and "m@v1" in text
     assert text.count("plotly.js v") == 1  # the JS is inlined once...

@@ -9,7 +9,7 @@ import yaml
 from slm_assets.cli import main
 from slm_assets.config import DEFAULT_CONFIG, PROJECT_ROOT
 from slm_assets.core.models import base_model
-from slm_assets.core.comparison.run import comparison_path
+from slm_assets.core import layout
 from slm_assets.core.models.registry import ModelRef, get_registry
 from slm_assets.defs.partitions import model_versions
 
@@ -77,7 +77,7 @@ def test_demo_runs_the_whole_loop_then_reuses_it(tmp_path, tiny_model_dir, monke
     assert registry.resolve("smollm2-135m-instruct", "production").key == base
     card = registry.get(ModelRef.parse(candidate)).card
     assert card.base_model == base and card.training_data.golden_version == "v1"
-    comparison = yaml.safe_load(comparison_path(settings, candidate).read_text())
+    comparison = yaml.safe_load(layout.comparison_file(settings, candidate).read_text())
     assert comparison["baseline"] == base and comparison["verdict"] in ("pass", "regression")
     assert f"Verdict: {comparison['verdict'].upper()}" in out
 

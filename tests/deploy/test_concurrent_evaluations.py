@@ -13,6 +13,7 @@ from slm_assets.config import load_settings
 from slm_assets.core.models.registry import ModelCard, get_registry
 from slm_assets.testing import build_tiny_model
 from tests.support.tiny_project import build_tiny_project
+from slm_assets.core import layout
 
 VERSIONS = ("tiny@v1", "tiny@v2")
 
@@ -40,7 +41,7 @@ def _finish(proc: subprocess.Popen) -> dict:
 
 def _predictions(config: Path, key: str) -> pd.DataFrame:
     settings = load_settings(config)
-    frame = pd.read_parquet(settings.evaluations_dir / key / settings.golden.version / "predictions.parquet")
+    frame = pd.read_parquet(layout.evaluations_root(settings) / key / settings.golden.version / "predictions.parquet")
     return frame.sort_values(["example_id", "variant"]).reset_index(drop=True)[
         ["example_id", "variant", "raw_output", "prediction", "correct", "model_digest"]
     ]

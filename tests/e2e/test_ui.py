@@ -10,9 +10,12 @@ from urllib.parse import quote
 
 import pytest
 
-from slm_assets.definitions import defs
+from slm_assets.core import layout
+from slm_assets.definitions import defs as load_defs
 from tests.e2e.conftest import ARTIFACTS, PARTITION
 from tests.support.dagster_live import wait_for
+
+defs = load_defs()
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +66,7 @@ def test_asset_graph_shows_every_asset(live_ui, page):
 
 def test_evaluation_page_shows_the_partition_metadata(live_ui, page):
     live, settings, _ = live_ui
-    metrics_files = list((settings.evaluations_dir / PARTITION).glob("*/metrics.json"))
+    metrics_files = list((layout.evaluations_root(settings) / PARTITION).glob("*/metrics.json"))
     assert len(metrics_files) == 1, metrics_files
     metrics = json.loads(metrics_files[0].read_text())
     page.goto(f"{live.url}/assets/model_evaluation?partition={quote(PARTITION)}")

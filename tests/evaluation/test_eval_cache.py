@@ -12,6 +12,7 @@ import pandas as pd
 from slm_assets.core.evaluation.run import evaluate_model
 from slm_assets.core.evaluation.cache import CachedPrediction, CacheKey, PredictionCache
 from tests.evaluation.helpers import eval_sections, register, write_test_golden
+from slm_assets.core import layout
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,16 +43,24 @@ def test_two_processes_write_the_same_file(tmp_path):
     assert PredictionCache(path).count() == 80
 
 
-def _run_evaluation_in_subprocess(settings, version_key: str) -> subprocess.Popen:
+def _run_evaluation_in_subprocess(settings, version_key: str, stalled: Path) -> subprocess.Popen:
+    # After its second committed batch the run signals and stalls: the kill lands mid-run on any machine.
     code = (
-        "import sys; from slm_assets.config import load_settings\n"
+        "import sys, time; from pathlib import Path; from slm_assets.config import load_settings\n"
+        "from slm_assets.core.evaluation import cache\n"
         "from slm_assets.core.evaluation.run import evaluate_model\n"
         "from slm_assets.core.models.registry import get_registry\n"
+        "put, calls = cache.PredictionCache.put_many, []\n"
+        "def stalling(self, items):\n"
+        "    put(self, items); calls.append(1)\n"
+        "    if len(calls) == 2: Path(sys.argv[3]).touch(); time.sleep(600)\n"
+        "cache.PredictionCache.put_many = stalling\n"
         "s = load_settings(sys.argv[1])\n"
         "evaluate_model(s, get_registry(s).get(sys.argv[2]), show_progress=False)\n"
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-c", code, str(settings.config_path), version_key], cwd=ROOT, env=env)
+    argv = [sys.executable, "-c", code, str(settings.config_path), version_key, str(stalled)]
+    return subprocess.Popen(argv, cwd=ROOT, env=env)
 
 
 def test_killed_run_resumes_and_matches_an_uninterrupted_run(make_settings, lively_model_dir):
@@ -61,18 +70,19 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(make_settings, live
     settings = make_settings("a.yaml", **sections)
     write_test_golden(settings, test_rows=16)
     version = register(settings, lively_model_dir)
-    cache = PredictionCache(settings.cache_dir / "predictions.sqlite")
+    cache = PredictionCache(layout.cache_dir(settings) / "predictions.sqlite")
 
-    proc = _run_evaluation_in_subprocess(settings, version.key)
+    stalled = settings.data_dir / "stalled"
+    proc = _run_evaluation_in_subprocess(settings, version.key, stalled)
     deadline = time.monotonic() + 240
-    while (not cache.path.exists() or cache.count() == 0) and proc.poll() is None and time.monotonic() < deadline:
+    while not stalled.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     done_before = cache.count()
     assert 0 < done_before < 16
-    assert not (settings.evaluations_dir / version.key).exists() or not any((settings.evaluations_dir / version.key).rglob("metrics.json"))
+    assert not (layout.evaluations_root(settings) / version.key).exists() or not any((layout.evaluations_root(settings) / version.key).rglob("metrics.json"))
 
     resumed = evaluate_model(settings, version, show_progress=False)
     assert resumed.metrics["cached_examples"] >= done_before

@@ -8,6 +8,7 @@ from slm_assets.defs.evaluation.assets import model_evaluation
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
 from tests.evaluation.helpers import eval_sections, golden_rows, register, write_test_golden
+from slm_assets.core import layout
 
 
 def _materialize(settings, key):
@@ -36,7 +37,7 @@ def test_materialization_carries_numeric_metadata_and_a_stratum_table(make_setti
         assert isinstance(md[name].value, (int, float)), name
     assert md["n_examples"].value == 6
     assert "| product=app |" in md["per_stratum"].value
-    metrics_dir = settings.evaluations_dir / version.key / settings.golden.version
+    metrics_dir = layout.evaluations_root(settings) / version.key / settings.golden.version
     assert md["path"].value == str(metrics_dir) and (metrics_dir / "metrics.json").exists()
     [check] = result.get_asset_check_evaluations()
     assert check.check_name == "training_data_not_in_golden_test" and check.passed
@@ -52,4 +53,4 @@ def test_contaminated_model_fails_the_blocking_check_before_generating(make_sett
     assert not result.success
     [check] = result.get_asset_check_evaluations()
     assert not check.passed and check.metadata["exact_overlap"].value == 1
-    assert not settings.evaluations_dir.exists()
+    assert not layout.evaluations_root(settings).exists()

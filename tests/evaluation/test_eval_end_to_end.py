@@ -7,6 +7,7 @@ import pytest
 
 from slm_assets.core.evaluation.run import evaluate_model
 from tests.evaluation.helpers import LABELS, eval_sections, register, write_test_golden
+from slm_assets.core import layout
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def test_classification_writes_metrics_and_predictions(setup):
     result = evaluate_model(settings, version, show_progress=False)
     metrics = json.loads(result.metrics_path.read_text())
     predictions = pd.read_parquet(result.predictions_path)
-    assert result.directory == settings.evaluations_dir / "tiny@v1" / settings.golden.version
+    assert result.directory == layout.evaluations_root(settings) / "tiny@v1" / settings.golden.version
     # 12 originals + 5 families x 4 subset rows
     assert len(predictions) == 12 + 5 * 4
     assert set(predictions["variant"]) == {"original", "paraphrase", "casing", "whitespace_punctuation", "typos", "label_order"}
@@ -58,6 +59,6 @@ def test_cli_evaluate_prints_the_headline_numbers(setup, capsys):
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "accuracy" in out and "n_examples                         4" in out
-    metrics = json.loads((settings.evaluations_dir / version.key / settings.golden.version / "metrics.json").read_text())
+    metrics = json.loads((layout.evaluations_root(settings) / version.key / settings.golden.version / "metrics.json").read_text())
     assert metrics["n_examples"] == 4 and metrics["robustness"]["families"] == {}
     assert main(["--config", str(settings.config_path), "evaluate", "tiny@missing"]) == 2

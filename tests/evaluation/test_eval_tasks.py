@@ -9,6 +9,7 @@ from slm_assets.core.evaluation.contamination import ContaminationError, check_c
 from slm_assets.core.evaluation.run import evaluate_model
 from slm_assets.core.models.registry import TrainingDataRef
 from tests.evaluation.helpers import eval_sections, golden_rows, register, write_test_golden
+from slm_assets.core import layout
 
 
 def test_generation_task_reports_token_f1_and_grounded_hallucination(make_settings, lively_model_dir):
@@ -50,7 +51,7 @@ def test_training_split_overlapping_golden_test_blocks_evaluation(make_settings,
     assert {e["test_example_id"] for e in report.examples if e["kind"] == "exact"} == {"ex-3", "ex-4"}
     with pytest.raises(ContaminationError, match="2 exact"):
         evaluate_model(settings, version, show_progress=False)
-    assert not settings.evaluations_dir.exists()
+    assert not layout.evaluations_root(settings).exists()
 
 
 def test_training_file_checked_exactly_and_near_duplicates(make_settings, lively_model_dir, tmp_path):

@@ -11,6 +11,7 @@ from slm_assets.core.golden.leakage import run_leakage_checks
 from slm_assets.core.ingestion.logs import ingest_logs
 from slm_assets.core.golden.splits import SplitError, build_splits
 from tests.conftest import SHARED_DATASETS, shared_dataset
+from slm_assets.core import layout
 
 CONFIGS = {
     "banking77": ("stratified", "banking77"),
@@ -49,9 +50,9 @@ def test_example_config_runs_ingestion_and_splits(name, tmp_path, monkeypatch):
     shared_dataset(folder)
     monkeypatch.setenv("SLM_DATA_DIR", str(tmp_path / "data"))
     settings = load_settings(_config(name))
-    report = ingest_logs(settings, settings.ingested_dir).to_metadata()
+    report = ingest_logs(settings, layout.ingested_dir(settings)).to_metadata()
     assert report["rows_read"] == report["rows_kept"] + report["rows_quarantined"]
-    frame = pq.read_table(settings.ingested_dir / "production_logs.parquet").to_pandas()
+    frame = pq.read_table(layout.ingested_dir(settings) / "production_logs.parquet").to_pandas()
 
     manifest = freeze_or_verify(settings, lambda: build_splits(frame, settings), "fp")
     assert verify_golden(settings) == []
@@ -84,7 +85,7 @@ def test_banking77_refuses_a_temporal_strategy(tmp_path, monkeypatch):
     shared_dataset("banking77")
     monkeypatch.setenv("SLM_DATA_DIR", str(tmp_path / "data"))
     settings = load_settings(_config("banking77"), overrides={"golden": {"strategy": "temporal"}})
-    ingest_logs(settings, settings.ingested_dir)
-    frame = pq.read_table(settings.ingested_dir / "production_logs.parquet").to_pandas()
+    ingest_logs(settings, layout.ingested_dir(settings))
+    frame = pq.read_table(layout.ingested_dir(settings) / "production_logs.parquet").to_pandas()
     with pytest.raises(SplitError, match=r"13071 of 13071 have none \(first: .*train\.csv:2\)"):
         build_splits(frame, settings)

@@ -8,6 +8,7 @@ from golden_frames import synthetic_logs
 from slm_assets.core.schema import LOG_SCHEMA
 from slm_assets.defs.golden.assets import golden_splits
 from slm_assets.defs.resources import SlmSettings
+from slm_assets.core import layout
 
 
 def _materialize(settings):
@@ -25,9 +26,9 @@ def test_golden_assets_build_then_reuse(make_settings):
     settings = make_settings(golden={"strategy": "temporal", "embargo_days": 2})
     frame = synthetic_logs(200)
     frame.loc[frame.index[:5], "reference"] = None
-    settings.ingested_dir.mkdir(parents=True)
+    layout.ingested_dir(settings).mkdir(parents=True)
     pq.write_table(pa.Table.from_pandas(frame, schema=LOG_SCHEMA, preserve_index=False),
-                   settings.ingested_dir / "production_logs.parquet")
+                   layout.ingested_dir(settings) / "production_logs.parquet")
 
     first = _materialize(settings)
     assert first.success
@@ -50,9 +51,8 @@ def test_golden_assets_fail_without_production_logs(make_settings):
     assert "production_logs not materialized yet" in str(result.all_events)
 
 
-def test_stage_definitions_resolve():
-    from slm_assets.defs.golden.definitions import defs
+def test_project_definitions_load_from_the_defs_folder():
+    from slm_assets.definitions import defs as load_defs
 
-    merged = dg.Definitions.merge(defs, dg.Definitions(resources={"slm": SlmSettings()}))
-    keys = {k.to_user_string() for k in merged.resolve_asset_graph().get_all_asset_keys()}
+    keys = {k.to_user_string() for k in load_defs().resolve_asset_graph().get_all_asset_keys()}
     assert {"golden_train", "golden_validation", "golden_test"} <= keys

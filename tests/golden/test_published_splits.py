@@ -13,14 +13,15 @@ from slm_assets.config import PROJECT_ROOT, load_settings
 from slm_assets.core.golden.leakage import exact_overlap, near_duplicate_overlap, stratum_coverage, temporal_order
 from slm_assets.core.ingestion.logs import ingest_logs
 from slm_assets.core.golden.splits import build_splits
+from slm_assets.core import layout
 
 
 def published_splits(config: str, tmp_path, monkeypatch):
     monkeypatch.setenv("SLM_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SLM_DATASETS_DIR", str(SHARED_DATASETS))
     settings = load_settings(PROJECT_ROOT / "configs" / config)
-    ingest_logs(settings, settings.ingested_dir)
-    frame = pq.read_table(settings.ingested_dir / "production_logs.parquet").to_pandas()
+    ingest_logs(settings, layout.ingested_dir(settings))
+    frame = pq.read_table(layout.ingested_dir(settings) / "production_logs.parquet").to_pandas()
     splits, _ = build_splits(frame, settings)
     return settings, splits
 

@@ -16,6 +16,7 @@ from slm_assets.core.golden.store import (
     write_golden,
 )
 from slm_assets.core.schema import LOG_SCHEMA
+from slm_assets.core import layout
 
 
 def _splits():
@@ -30,7 +31,7 @@ def _build():
 def test_write_then_load_round_trips_with_manifest(make_settings):
     settings = make_settings()
     manifest = write_golden(settings, _splits(), "fp-1", dropped={"unlabelled": 3})
-    assert manifest.directory == settings.golden_root / "v1"
+    assert manifest.directory == layout.golden_root(settings) / "v1"
     stored = json.loads((manifest.directory / "manifest.json").read_text())
     assert stored["rows"] == {"train": 20, "validation": 4, "test": 6}
     assert stored["dropped"] == {"unlabelled": 3}
@@ -43,7 +44,7 @@ def test_write_then_load_round_trips_with_manifest(make_settings):
     assert test["input"].tolist() == _splits()["test"]["input"].tolist()
     assert load_manifest(settings).sha256 == stored["sha256"]
     assert verify_golden(settings) == []
-    assert not [p for p in settings.golden_root.iterdir() if p.name.startswith(".")], "temp folder left behind"
+    assert not [p for p in layout.golden_root(settings).iterdir() if p.name.startswith(".")], "temp folder left behind"
 
 
 def test_frozen_files_are_read_only(make_settings):

@@ -20,8 +20,8 @@ def setup(make_settings):
 
 def tick(instance, resources, cursor):
     """One sensor evaluation, applying its partition requests like the daemon does."""
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
-    result = new_model_version_sensor(context)
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
+        result = new_model_version_sensor(context)
     for request in result.dynamic_partitions_requests or []:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
     return result
@@ -88,7 +88,8 @@ def test_deleted_version_does_not_crash(setup, tiny_model_dir):
 
 
 def test_sensor_and_job_are_in_the_project_definitions():
-    from slm_assets.definitions import defs
+    from slm_assets.definitions import defs as load_defs
+    defs = load_defs()
 
     sensor = defs.resolve_sensor_def("new_model_version_sensor")
     assert sensor.job_name == "evaluate_model_version"
@@ -100,7 +101,8 @@ def test_sensor_and_job_are_in_the_project_definitions():
 
 
 def test_job_loads_while_its_groups_are_empty():
-    from slm_assets.defs.models.definitions import defs as models_defs
+    from slm_assets.defs.models.jobs import evaluate_model_version_job
 
-    alone = dg.Definitions.merge(models_defs, dg.Definitions(resources={"slm": SlmSettings()}))
+    alone = dg.Definitions(jobs=[evaluate_model_version_job], sensors=[new_model_version_sensor],
+                           resources={"slm": SlmSettings()})
     assert not alone.resolve_job_def("evaluate_model_version").asset_layer.executable_asset_keys

@@ -13,6 +13,7 @@ from slm_assets.core.models.registry import FolderRegistry, ModelCard
 from slm_assets.core.schema import LOG_SCHEMA, SPLITS
 from slm_assets.defs.profiling.assets import hardware_profile
 from slm_assets.defs.resources import SlmSettings
+from slm_assets.core import layout
 
 KEY = "tiny@v1"
 LABELS = ["billing_refund", "login_problem"]
@@ -43,7 +44,7 @@ def project(make_settings, tiny_model_dir):
     FolderRegistry(settings.registry_dir).register(tiny_model_dir, "tiny", "v1", ModelCard(task="support-intent-routing"))
     texts = {s: [f"{s} request {i} about my refund and login" for i in range(4)] for s in SPLITS}
     write_golden(settings, {s: _split(t, s) for s, t in texts.items()}, source_fingerprint="test")
-    metrics = settings.evaluations_dir / KEY / settings.golden.version / "metrics.json"
+    metrics = layout.evaluations_root(settings) / KEY / settings.golden.version / "metrics.json"
     metrics.parent.mkdir(parents=True)
     metrics.write_text(json.dumps({"hallucination_rate": 0.0}))
     return settings
@@ -64,7 +65,7 @@ def test_hardware_profile_materializes_a_partition(project):
     assert meta["energy_method"] == "estimated" and meta["noisy"] is False
     assert meta["slo_vram"] == "not_applicable" and meta["slo_hallucination_rate"] == "pass"
     assert "| p95_latency |" in meta["scorecard"]
-    path = project.profiles_dir / KEY / "profile.json"
+    path = layout.profiles_root(project) / KEY / "profile.json"
     assert meta["path"] == str(path)
     stored = json.loads(path.read_text())
     assert stored["summary"]["latency_p95_ms"] == pytest.approx(meta["latency_p95_ms"])

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from slm_assets.core import layout
 from slm_assets.core.io import atomic_write_json
 from slm_assets.core.models.registry import ModelCard, get_registry
 from slm_assets.core.reporting import history
@@ -40,7 +41,7 @@ def board_settings(make_settings, tiny_model_dir):
         registry.register(tiny_model_dir, "m", key.split("@")[1], ModelCard(task=settings.task.name))
         write_artifacts(settings, artifacts(key, rng.random(100) < share), profile(p95, tps, memory))
         if verdict:
-            atomic_write_json(settings.comparisons_dir / key / "comparison.json",
+            atomic_write_json(layout.comparison_file(settings, key),
                               {"verdict": verdict, "baseline": "m@v1", "rows": []})
         for day in range(2):
             when = start + timedelta(days=day, hours=i)

@@ -5,6 +5,7 @@ import multiprocessing
 
 import dagster as dg
 
+from slm_assets.core import layout
 from slm_assets.core.reporting import history
 from slm_assets.defs.evaluation.assets import model_evaluation
 from slm_assets.defs.partitions import model_versions
@@ -75,5 +76,5 @@ def test_re_evaluating_a_version_keeps_both_results(make_settings, tiny_model_di
     assert [r["trigger"] for r in rows] == ["first", "second"]
     assert all(r["model_digest"] == version.digest and r["metrics"]["n_examples"] == 4 for r in rows)
     assert rows[0]["recorded_at"] < rows[1]["recorded_at"] and rows[0]["run_id"] != rows[1]["run_id"]
-    metrics = json.loads((settings.evaluations_dir / version.key / "v1" / "metrics.json").read_text())
+    metrics = json.loads(layout.metrics_file(settings, version.key).read_text())
     assert metrics["created_at"]  # what the report's trend reads

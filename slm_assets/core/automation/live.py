@@ -11,32 +11,26 @@ is what alerts; fewer than ``min_rows`` rows give no verdict.
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
 from slm_assets.config import LiveTrafficConfig, Settings
+from slm_assets.core import layout
 from slm_assets.core.evaluation.metrics import wilson_interval
 from slm_assets.core.evaluation.robustness import ORIGINAL
 from slm_assets.core.golden.store import load_split
 from slm_assets.core.io import atomic_write_json
 from slm_assets.core.schema import CONTENT_HASH, EXAMPLE_ID, REFERENCE, SPLITS, TIMESTAMP
 
-PRODUCTION_LOGS_FILE = "production_logs.parquet"
 LIVE_FILE = "live.json"
-
-
-def live_dir(settings: Settings, model_key: str) -> Path:
-    # The integrator's core/layout.py may take this over: the only place the path is spelled.
-    return settings.data_dir / "live" / model_key / settings.golden.version
 
 
 def golden_keys(settings: Settings) -> tuple[set[str], set[str]]:
     """Example ids and content hashes of every split of every golden version on disk."""
     ids: set[str] = set()
     hashes: set[str] = set()
-    versions = sorted(p.name for p in settings.golden_root.iterdir() if p.is_dir()) if settings.golden_root.is_dir() else []
+    versions = sorted(p.name for p in layout.golden_root(settings).iterdir() if p.is_dir()) if layout.golden_root(settings).is_dir() else []
     for version in versions:
         for split in SPLITS:
             frame = load_split(settings, split, version=version)
@@ -48,7 +42,7 @@ def golden_keys(settings: Settings) -> tuple[set[str], set[str]]:
 def live_rows(settings: Settings) -> tuple[pd.DataFrame, dict]:
     """The newest labelled production rows outside every golden split, and how they were chosen."""
     cfg = settings.alerts.live_traffic
-    path = settings.ingested_dir / PRODUCTION_LOGS_FILE
+    path = layout.production_logs_file(settings)
     if not path.exists():
         raise FileNotFoundError(f"{path}: production_logs not materialized yet")
     frame = pq.read_table(path, filters=[(REFERENCE, "!=", "")]).to_pandas()
@@ -137,7 +131,7 @@ def evaluate_live(settings: Settings, version, golden_predictions: pd.DataFrame,
     from slm_assets.core.evaluation.run import evaluate_model
 
     rows, window = live_rows(settings)
-    folder = live_dir(settings, version.key)
+    folder = layout.live_dir(settings, version.key)
     cfg = settings.alerts.live_traffic
     if len(rows) < cfg.min_rows:
         test = two_proportion_drop(0, len(rows), *golden_counts(golden_predictions), cfg)

@@ -21,10 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from slm_assets.config import Settings
 from slm_assets.core.io import atomic_write
+from slm_assets.core import layout
 
-PREDICTIONS_FILE = "predictions.parquet"
 HISTORY_DIR = "history"
 HISTORY_KEEP = 30
 ANSWER_COLUMN = "prediction"
@@ -53,10 +52,6 @@ class AnswerComparison:
         return {**asdict(self), "changed_rate": self.changed_rate}
 
 
-def evaluation_dir(settings: Settings, model_key: str, golden_version: str | None = None) -> Path:
-    return settings.evaluations_dir / model_key / (golden_version or settings.golden.version)
-
-
 def latest_archived(folder: Path) -> Path | None:
     archived = sorted((folder / HISTORY_DIR).glob("*.parquet"))
     return archived[-1] if archived else None
@@ -64,7 +59,7 @@ def latest_archived(folder: Path) -> Path | None:
 
 def archive_predictions(folder: Path, now: datetime | None = None) -> Path:
     """Copy ``predictions.parquet`` into ``history/`` (atomically) and prune old copies."""
-    source = folder / PREDICTIONS_FILE
+    source = folder / layout.PREDICTIONS_FILE
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
     target = atomic_write(folder / HISTORY_DIR / f"{stamp}.parquet", lambda tmp: shutil.copyfile(source, tmp))
     for old in sorted((folder / HISTORY_DIR).glob("*.parquet"))[:-HISTORY_KEEP]:
@@ -112,7 +107,7 @@ def check_and_archive(folder: Path, max_changed_rate: float = 0.0) -> tuple[bool
     becomes the reference. Examples present in only one file (e.g. a changed
     ``evaluation.max_examples``) are reported, not counted as changed answers.
     """
-    current = folder / PREDICTIONS_FILE
+    current = folder / layout.PREDICTIONS_FILE
     if not current.is_file():
         raise FileNotFoundError(f"{current}: no predictions to check (evaluate the model first)")
     previous = latest_archived(folder)

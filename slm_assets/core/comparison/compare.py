@@ -10,7 +10,6 @@ absolute figure from another run.
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +17,7 @@ import pandas as pd
 
 from slm_assets.config import Settings, Threshold
 from slm_assets.core.comparison import stats
+from slm_assets.core import layout
 
 ORIGINAL = "original"
 SPEED_METRICS = ("latency_p95_ms", "tokens_per_second", "peak_memory_mb")
@@ -39,13 +39,9 @@ class EvaluationArtifacts:
     source: str = ""  # the folder it was read from, for error messages
 
 
-def evaluation_dir(settings: Settings, key: str, golden_version: str | None = None) -> Path:
-    return settings.evaluations_dir / key / (golden_version or settings.golden.version)
-
-
 def load_evaluation(settings: Settings, key: str, golden_version: str | None = None) -> EvaluationArtifacts:
-    folder = evaluation_dir(settings, key, golden_version)
-    metrics_path, predictions_path = folder / "metrics.json", folder / "predictions.parquet"
+    folder = layout.evaluation_dir(settings, key, golden_version)
+    metrics_path, predictions_path = folder / layout.METRICS_FILE, folder / layout.PREDICTIONS_FILE
     for path in (metrics_path, predictions_path):
         if not path.is_file():
             raise ComparisonError(f"{path}: missing; materialize model_evaluation for {key} first")
@@ -57,7 +53,7 @@ def load_evaluation(settings: Settings, key: str, golden_version: str | None = N
     missing = {"example_id", "variant", "correct", "prediction", "reference"} - set(predictions.columns)
     if missing:
         raise ComparisonError(f"{predictions_path}: missing columns {sorted(missing)}")
-    profile_path = settings.profiles_dir / key / "profile.json"
+    profile_path = layout.profile_file(settings, key)
     scorecard = None
     if profile_path.is_file():
         scorecard = json.loads(profile_path.read_text(encoding="utf-8")).get("scorecard")

@@ -1,21 +1,19 @@
 """What ``baseline_comparison`` does: resolve the baseline, make sure both evaluations exist on
 the same golden version, profile both models side by side, compare, write comparison.json."""
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from slm_assets.config import Settings
 from slm_assets.core.comparison.compare import (
     compare,
-    evaluation_dir,
     load_evaluation,
     resolve_baseline,
     speed_from_side_by_side,
 )
-from slm_assets.core.evaluation.run import evaluate_model
+from slm_assets.core.evaluation.run import EvaluationResult, evaluate_model
 from slm_assets.core.golden.store import load_split
 from slm_assets.core.io import atomic_write_json
 from slm_assets.core.models.loading import load_model
@@ -24,39 +22,27 @@ from slm_assets.core.profiling.version_profile import golden_inputs
 from slm_assets.core.evaluation.prompts import build_prompt, effective_task
 from slm_assets.core.models.registry import ModelRef, ModelVersion, get_registry
 from slm_assets.core.schema import EXAMPLE_ID, INPUT
+from slm_assets.core import layout
 
 Progress = Callable[[str], None] | None
-COMPARISON_FILE = "comparison.json"
 
 
 @dataclass
 class ComparisonRun:
     result: dict[str, Any]
     path: Path
+    evaluated: list[EvaluationResult] = field(default_factory=list)
+    """Evaluations this comparison had to (re)run, e.g. a stale baseline's: the Dagster layer
+    records each as a materialization of that version's partition."""
 
 
-def comparison_path(settings: Settings, key: str) -> Path:
-    return settings.comparisons_dir / ModelRef.parse(key).key / COMPARISON_FILE
-
-
-def evaluation_is_current(settings: Settings, version: ModelVersion) -> bool:
-    """Whether the stored evaluation on the current golden set is of these weights, task and settings."""
-    path = evaluation_dir(settings, version.key) / "metrics.json"
-    try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    current = (version.digest, settings.section_hash("task"), settings.section_hash("evaluation"))
-    return (stored.get("model_digest"), stored.get("task_hash"), stored.get("evaluation_hash")) == current
-
-
-def ensure_evaluation(settings: Settings, version: ModelVersion, progress: Progress = None) -> None:
+def ensure_evaluation(settings: Settings, version: ModelVersion, progress: Progress = None) -> EvaluationResult | None:
     """Evaluate ``version`` on the current golden set unless a current evaluation is stored."""
-    if evaluation_is_current(settings, version):
-        return
+    if layout.is_current(settings, "evaluation", version.key, version.digest):
+        return None
     if progress:
         progress(f"evaluating {version.key} on golden {settings.golden.version} (missing or stale)")
-    evaluate_model(settings, version, progress=progress)
+    return evaluate_model(settings, version, progress=progress)
 
 
 def side_by_side(settings: Settings, baseline: ModelVersion, candidate: ModelVersion, progress: Progress = None) -> dict:
@@ -80,7 +66,7 @@ def run_comparison(
     candidate = registry.get(ModelRef.parse(candidate_key))
     spec = baseline_spec or settings.comparison.baseline
     base_ref = resolve_baseline(registry, candidate.ref, spec)
-    ensure_evaluation(settings, candidate, progress)
+    evaluated = [ensure_evaluation(settings, candidate, progress)]
     cand_eval = load_evaluation(settings, candidate.key)
     if base_ref is None:
         if progress:
@@ -88,7 +74,7 @@ def run_comparison(
         result = compare(None, cand_eval, None, settings)
     else:
         baseline = registry.get(base_ref)
-        ensure_evaluation(settings, baseline, progress)
+        evaluated.append(ensure_evaluation(settings, baseline, progress))
         base_eval = load_evaluation(settings, baseline.key)
         if baseline.key == candidate.key:
             speed = {"notes": dict.fromkeys(("latency_p95_ms", "tokens_per_second", "peak_memory_mb"),
@@ -100,6 +86,8 @@ def run_comparison(
         result = compare(base_eval, cand_eval, speed, settings, inputs=inputs)
         result["side_by_side"] = speed.get("summaries")
     result["baseline_spec"] = spec
-    result["digests"] = {"candidate": candidate.digest, "baseline": registry.get(base_ref).digest if base_ref else None}
-    path = atomic_write_json(comparison_path(settings, candidate.key), result)
-    return ComparisonRun(result, path)
+    baseline_digest = registry.get(base_ref).digest if base_ref else ""
+    result["digests"] = {"candidate": candidate.digest, "baseline": baseline_digest or None}
+    result["provenance"] = layout.provenance(settings, "comparison", candidate.digest, baseline_digest=baseline_digest)
+    path = atomic_write_json(layout.comparison_file(settings, candidate.key), result)
+    return ComparisonRun(result, path, [e for e in evaluated if e is not None])

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from slm_assets.core import layout
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -131,4 +132,4 @@ class PredictionCache:
 
 
 def open_cache(settings) -> PredictionCache:
-    return PredictionCache(settings.cache_dir / "predictions.sqlite")
+    return PredictionCache(layout.prediction_cache_file(settings))

@@ -30,6 +30,7 @@ from slm_assets.core.evaluation.cache import CachedPrediction, CacheKey, open_ca
 from slm_assets.core.evaluation.prompts import build_prompt, effective_task
 from slm_assets.core.evaluation.robustness import ORIGINAL, stratified_subset, variant_rng
 from slm_assets.core.schema import EXAMPLE_ID, INPUT, REFERENCE, STRATUM
+from slm_assets.core import layout
 
 PREDICTIONS_SCHEMA = pa.schema(
     [
@@ -60,15 +61,11 @@ class EvaluationResult:
 
     @property
     def metrics_path(self) -> Path:
-        return self.directory / "metrics.json"
+        return self.directory / layout.METRICS_FILE
 
     @property
     def predictions_path(self) -> Path:
-        return self.directory / "predictions.parquet"
-
-
-def evaluation_dir(settings: Settings, model_key: str, golden_version: str) -> Path:
-    return settings.evaluations_dir / model_key / golden_version
+        return self.directory / layout.PREDICTIONS_FILE
 
 
 def evaluation_rows(settings: Settings, test: pd.DataFrame) -> pd.DataFrame:
@@ -227,8 +224,8 @@ def evaluate_model(
         "golden_version": manifest.version,
         "task": task.name,
         "task_type": task.type,
-        "task_hash": settings.section_hash("task"),
-        "evaluation_hash": settings.section_hash("evaluation"),
+        "task_hash": settings.section_hash("task"),  # two evaluations are comparable only on one task
+        "provenance": layout.provenance(settings, "evaluation", version.digest),
         **quality,
         "per_stratum": per_stratum(original),
         "robustness": robustness,
@@ -249,9 +246,9 @@ def evaluate_model(
         },
         "environment": {"python": platform.python_version(), "machine": platform.machine()},
     }
-    directory = directory or evaluation_dir(settings, version.key, manifest.version)
+    directory = directory or layout.evaluation_dir(settings, version.key, manifest.version)
     table = pa.Table.from_pandas(predictions, schema=PREDICTIONS_SCHEMA, preserve_index=False)
-    atomic_write(directory / "predictions.parquet", lambda tmp: pq.write_table(table, tmp, compression="zstd"))
-    atomic_write_json(directory / "metrics.json", metrics)
+    atomic_write(directory / layout.PREDICTIONS_FILE, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    atomic_write_json(directory / layout.METRICS_FILE, metrics)
     say(f"accuracy {quality['accuracy']:.3f} on {quality['n_examples']} examples; wrote {directory}")
     return EvaluationResult(metrics=metrics, predictions=predictions, directory=directory, contamination=contamination)

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from slm_assets.core import layout
 from slm_assets.core.schema import INPUT, REFERENCE, STRATUM, TIMESTAMP
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -181,3 +182,23 @@ def compute_drift(
     ]
     report.breaches = [message for breached, message in checks if breached]
     return report
+
+
+def thresholds(settings) -> DriftThresholds:
+    d = settings.alerts.drift
+    return DriftThresholds(
+        max_label_tv=d.max_label_tv,
+        max_length_psi=d.max_length_psi,
+        length_mean_ratio_bounds=tuple(d.length_mean_ratio_bounds),
+        max_unseen_vocabulary_share=d.max_unseen_vocabulary_share,
+        max_stratum_psi=d.max_stratum_psi,
+        min_recent_rows=d.min_recent_rows,
+    )
+
+
+def measure_drift(settings) -> DriftReport:
+    """The drift use case: the last ``alerts.drift.window_days`` of production_logs against golden_test."""
+    from slm_assets.core.golden.store import load_split
+
+    recent, start, end = read_recent_logs(layout.production_logs_file(settings), settings.alerts.drift.window_days)
+    return compute_drift(recent, load_split(settings, "test"), thresholds(settings), window=(start, end))

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from slm_assets.config import Settings
 from slm_assets.core.schema import LOG_SCHEMA, REFERENCE, SPLITS, STRATUM
+from slm_assets.core import layout
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -136,11 +137,11 @@ def write_golden(
     """Write a new frozen version atomically; refuse if the version already exists."""
     if set(splits) != set(SPLITS):
         raise GoldenSetError(f"expected splits {list(SPLITS)}, got {sorted(splits)}")
-    final = settings.golden_dir
+    final = layout.golden_dir(settings)
     if final.exists():
         raise GoldenSetError(f"golden set {settings.golden.version} already exists at {final}; it is never rewritten")
-    settings.golden_root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{settings.golden.version}.", suffix=".tmp", dir=settings.golden_root))
+    layout.golden_root(settings).mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{settings.golden.version}.", suffix=".tmp", dir=layout.golden_root(settings)))
     try:
         rows, sha = {}, {}
         for split in SPLITS:
@@ -187,7 +188,7 @@ def _remove_tree(path: Path) -> None:
 
 
 def _version_dir(settings: Settings, version: str | None) -> Path:
-    return settings.golden_root / version if version else settings.golden_dir
+    return layout.golden_root(settings) / version if version else layout.golden_dir(settings)
 
 
 def load_manifest(settings: Settings, version: str | None = None) -> Manifest:
@@ -267,7 +268,7 @@ def _next_version(settings: Settings) -> str:
     current = settings.golden.version
     match = re.fullmatch(r"(.*?)(\d+)", current)
     stem, n = (match.group(1), int(match.group(2))) if match else (f"{current}-", 1)
-    while (settings.golden_root / f"{stem}{n + 1}").exists():
+    while (layout.golden_root(settings) / f"{stem}{n + 1}").exists():
         n += 1
     return f"{stem}{n + 1}"
 
@@ -304,12 +305,12 @@ def freeze_or_verify(
     ``reused`` says which path was taken; ``extra["source_changed"]`` (reused only)
     says whether the logs changed since freezing (new logs never alter a frozen set).
     """
-    if settings.golden_dir.exists():
+    if layout.golden_dir(settings).exists():
         return _verify_existing(settings, source_fingerprint)
     splits, dropped = build()
     try:
         return write_golden(settings, splits, source_fingerprint, extra=extra, dropped=dropped)
     except OSError:
-        if settings.golden_dir.exists():  # another run froze it first: serve theirs, verified
+        if layout.golden_dir(settings).exists():  # another run froze it first: serve theirs, verified
             return _verify_existing(settings, source_fingerprint)
         raise

@@ -31,6 +31,7 @@ from slm_assets.core.models.loading import load_model
 from slm_assets.core.evaluation.prompts import build_prompt, effective_task
 from slm_assets.core.models.registry import ModelCard, ModelRef, get_registry
 from slm_assets.core.schema import INPUT, REFERENCE
+from slm_assets.core import layout
 
 IGNORE_INDEX = -100  # label id the loss skips (prompt and padding tokens)
 TRAINING_SPLITS = ("train", "validation")  # the only splits a fine-tune may open
@@ -246,7 +247,7 @@ def finetune(
     elif evaluate:
         log("warning: no step beat the base model's validation loss; registering the base weights")
 
-    work = Path(tempfile.mkdtemp(prefix=".finetune.", dir=_ensure(settings.cache_dir)))
+    work = Path(tempfile.mkdtemp(prefix=".finetune.", dir=_ensure(layout.cache_dir(settings))))
     try:
         model.eval()
         model.save_pretrained(work, safe_serialization=True)

@@ -38,6 +38,7 @@ from slm_assets.core.models.registry import (
     validate_name,
 )
 from slm_assets.core.reporting.tracking import ensure_experiment
+from slm_assets.core import layout
 
 TAG_VERSION = "slm.version"
 TAG_DIGEST = "slm.digest"
@@ -62,7 +63,7 @@ class MlflowRegistry:
         self.settings = settings
         self.uri = tracking_uri(settings)
         self.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
-        self.cache_root = Path(settings.cache_dir) / "mlflow_models"
+        self.cache_root = Path(layout.cache_dir(settings)) / "mlflow_models"
 
     # -- reading --
 

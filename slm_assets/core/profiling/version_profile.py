@@ -2,7 +2,7 @@
 
 What ``hardware_profile`` and ``slm-bench profile`` call: resolve the version, load
 it, build prompts from ``golden_test`` (or from given inputs), profile, add the SLO
-scorecard, write ``<profiles_dir>/<name@version>/profile.json`` atomically.
+scorecard, write ``profiles/<name@version>/profile.json`` (``core.layout``) atomically.
 """
 
 import json
@@ -20,8 +20,8 @@ from slm_assets.core.profiling.scorecard import build_scorecard
 from slm_assets.core.evaluation.prompts import build_prompt, effective_task
 from slm_assets.core.models.registry import ModelRef, get_registry
 from slm_assets.core.schema import CONTENT_HASH, INPUT
+from slm_assets.core import layout
 
-PROFILE_FILE = "profile.json"
 
 
 @dataclass
@@ -30,13 +30,9 @@ class ProfileRun:
     path: Path
 
 
-def profile_path(settings: Settings, key: str) -> Path:
-    return settings.profiles_dir / ModelRef.parse(key).key / PROFILE_FILE
-
-
 def evaluation_metrics(settings: Settings, key: str) -> dict | None:
     """The evaluation's metrics.json for this version on the current golden set, when it exists."""
-    path = settings.evaluations_dir / ModelRef.parse(key).key / settings.golden.version / "metrics.json"
+    path = layout.metrics_file(settings, ModelRef.parse(key).key)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -49,7 +45,7 @@ def golden_inputs(settings: Settings, count: int) -> list[str]:
     """``count`` inputs of golden_test, in content-hash order (deterministic, independent of file order)."""
     frame = load_split(settings, "test")
     if frame.empty:
-        raise ValueError(f"{settings.golden_dir / 'test.parquet'}: golden_test is empty; nothing to profile")
+        raise ValueError(f"{layout.golden_dir(settings) / 'test.parquet'}: golden_test is empty; nothing to profile")
     return frame.sort_values(CONTENT_HASH)[INPUT].head(count).tolist()
 
 
@@ -70,10 +66,11 @@ def profile_version(
     prompts = [build_prompt(loaded.tokenizer, task, labels, t) for t in texts[: cfg.latency_prompts]]
     profile = profile_model(loaded, prompts, cfg, gpu=gpu, progress=progress)
     profile["model_version"] = {"key": version.key, "digest": version.digest}
+    profile["provenance"] = layout.provenance(settings, "profile", version.digest)
     profile["prompts_source"] = "inputs" if inputs is not None else f"golden_test {settings.golden.version}"
     profile["cost"] = cost_per_1k_requests(profile, settings.cost)
     profile["summary"]["cost_per_1k_requests"] = profile["cost"]["cost_per_1k_requests"]
     profile["scorecard"] = build_scorecard(profile["summary"], settings.slo, evaluation_metrics(settings, key))
-    path = profile_path(settings, key)
+    path = layout.profile_file(settings, ModelRef.parse(key).key)
     atomic_write_json(path, profile)
     return ProfileRun(profile=profile, path=path)

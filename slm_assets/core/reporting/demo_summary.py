@@ -9,11 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slm_assets.config import Settings
-from slm_assets.core.comparison.compare import evaluation_dir
-from slm_assets.core.comparison.run import comparison_path
-from slm_assets.core.profiling.version_profile import profile_path
+from slm_assets.core import layout
 from slm_assets.core.profiling.cost import cost_per_1k_requests, describe
-from slm_assets.core.reporting.leaderboard import LEADERBOARD
 
 # (label, source file, key, format): the figures the summary shows, in order.
 FIGURES = (
@@ -40,8 +37,8 @@ def _read_json(path: Path) -> dict | None:
 
 def version_figures(settings: Settings, key: str) -> dict[str, object]:
     """The summary figures of one version (None where its evaluation or profile is missing)."""
-    metrics = _read_json(evaluation_dir(settings, key) / "metrics.json") or {}
-    profile = _read_json(profile_path(settings, key)) or {}
+    metrics = _read_json(layout.metrics_file(settings, key)) or {}
+    profile = _read_json(layout.profile_file(settings, key)) or {}
     sources = {"metrics": metrics, "profile": profile.get("summary") or {}}
     figures: dict[str, object] = {label: sources[src].get(field) for label, src, field, _ in FIGURES}
     figures["robustness worst family name"] = metrics.get("robustness_worst_family")
@@ -120,7 +117,7 @@ class DemoSummary:
 def demo_summary(settings: Settings, candidate: str, baseline: str) -> DemoSummary:
     """The summary of the candidate's comparison with its baseline, from the stored files
     (``baseline`` is shown when the comparison names none)."""
-    comparison = _read_json(comparison_path(settings, candidate)) or {}
+    comparison = _read_json(layout.comparison_file(settings, candidate)) or {}
     baseline = comparison.get("baseline") or baseline
     base_figs, cand_figs = version_figures(settings, baseline), version_figures(settings, candidate)
     table = figures_table(
@@ -132,8 +129,8 @@ def demo_summary(settings: Settings, candidate: str, baseline: str) -> DemoSumma
         verdict=comparison.get("verdict", "missing"),
         regressions=[str(r) for r in comparison.get("regressions") or []],
         table=table,
-        report=settings.reports_dir / candidate / "report.html",
-        leaderboard=settings.reports_dir / LEADERBOARD,
+        report=layout.report_file(settings, candidate),
+        leaderboard=layout.leaderboard_file(settings),
         energy_method=cand_figs.get("energy method"),
         costs={key: str(figs.get("cost inputs") or "n/a (no profile)") for key, figs in
                ((baseline, base_figs), (candidate, cand_figs))},

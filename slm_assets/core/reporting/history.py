@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from slm_assets.config import Settings
+from slm_assets.core import layout
 from slm_assets.core.reporting.tracking import flatten_metrics
 
 KINDS = ("evaluation", "profile", "comparison", "nightly", "live", "benchmark")
@@ -37,8 +38,7 @@ _LIBRARIES = ("torch", "transformers", "llama-cpp-python", "numpy")
 
 
 def history_path(settings: Settings) -> Path:
-    # The integrator's core/layout.py may take this over: it is the only place the path is spelled.
-    return settings.data_dir / "history" / "results.jsonl"
+    return layout.history_file(settings)
 
 
 def config_hash(settings: Settings) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from slm_assets.config import Settings
+from slm_assets.core import layout
 from slm_assets.core.models.registry import ModelRef, RegistryError, get_registry
 from slm_assets.core.io import atomic_write_text
 from slm_assets.core.reporting.frontier import COST_AXES, pareto_front, recommend, recommendation_text
@@ -22,7 +23,6 @@ from slm_assets.core.reporting.report import (
 )
 from slm_assets.core.reporting.trends import PRODUCTION_SERIES, Series, latest, trend_figure, trend_series
 
-LEADERBOARD = "leaderboard.html"
 PRODUCTION_ALIAS = "production"
 COLUMNS = ("key", "accuracy", "macro_f1", "hallucination_rate", "robustness_consistency", "latency_p95_ms",
            "tokens_per_second", "peak_memory_mb", "energy_j_per_inference", "cost_per_1k_requests", "verdict",
@@ -100,7 +100,7 @@ def write_leaderboard(settings: Settings) -> Leaderboard:
     ranked = sorted(versions, key=lambda v: (-(v["accuracy"] or 0), v["latency_p95_ms"] or float("inf")))
     table = html_table(list(COLUMNS), [[v[c] for c in COLUMNS] for v in ranked], [v["verdict"] or "" for v in ranked])
     frames = {v["key"]: f for v in versions if (f := load_predictions(settings, v["key"])) is not None}
-    profiles = {v["key"]: p for v in versions if (p := read_json(settings.profiles_dir / v["key"] / "profile.json"))}
+    profiles = {v["key"]: p for v in versions if (p := read_json(layout.profile_file(settings, v["key"])))}
     problems = "".join(f"<li>{html.escape(b)}</li>" for b in history.bad_lines)
     sections: list[tuple[str, str | go.Figure | None]] = [
         (f"Versions on golden set {settings.golden.version}", table),
@@ -113,7 +113,7 @@ def write_leaderboard(settings: Settings) -> Leaderboard:
     ]
     if problems:
         sections.append(("History lines that did not parse", f"<ul>{problems}</ul>"))
-    path = settings.reports_dir / LEADERBOARD
+    path = layout.leaderboard_file(settings)
     atomic_write_text(path, page("SLM leaderboard", sections))
     return Leaderboard(path, versions, series, recs, history.bad_lines)
 

@@ -15,7 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from slm_assets.config import Settings
-from slm_assets.core.comparison.compare import ORIGINAL, evaluation_dir
+from slm_assets.core import layout
+from slm_assets.core.comparison.compare import ORIGINAL
 from slm_assets.core.io import atomic_write_text
 from slm_assets.core.profiling.cost import cost_per_1k_requests
 from slm_assets.core.reporting.frontier import pareto_front
@@ -29,14 +30,14 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 def version_summary(settings: Settings, key: str) -> dict[str, Any] | None:
     """Headline figures of one version on the current golden set, or None if it was never evaluated."""
-    folder = evaluation_dir(settings, key)
-    metrics = read_json(folder / "metrics.json")
+    metrics_path = layout.metrics_file(settings, key)
+    metrics = read_json(metrics_path)
     if metrics is None:
         return None
-    profile = read_json(settings.profiles_dir / key / "profile.json") or {}
-    comparison = read_json(settings.comparisons_dir / key / "comparison.json") or {}
+    profile = read_json(layout.profile_file(settings, key)) or {}
+    comparison = read_json(layout.comparison_file(settings, key)) or {}
     summary = profile.get("summary", {})
-    when = metrics.get("created_at") or datetime.fromtimestamp((folder / "metrics.json").stat().st_mtime, UTC).isoformat()
+    when = metrics.get("created_at") or datetime.fromtimestamp(metrics_path.stat().st_mtime, UTC).isoformat()
     robustness = metrics.get("robustness") or {}
     return {
         "key": key,
@@ -63,7 +64,7 @@ def version_summary(settings: Settings, key: str) -> dict[str, Any] | None:
 
 def all_versions(settings: Settings) -> list[dict[str, Any]]:
     """Every version evaluated on the current golden set, oldest evaluation first."""
-    root = settings.evaluations_dir
+    root = layout.evaluations_root(settings)
     keys = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     found = [s for s in (version_summary(settings, k) for k in keys) if s is not None]
     return sorted(found, key=lambda s: s["evaluated_at"])
@@ -209,18 +210,18 @@ def page(title: str, sections: list[tuple[str, str | go.Figure | None]]) -> str:
 
 
 def load_predictions(settings: Settings, key: str) -> pd.DataFrame | None:
-    path = evaluation_dir(settings, key) / "predictions.parquet"
+    path = layout.predictions_file(settings, key)
     return pd.read_parquet(path, columns=["example_id", "stratum", "variant", "correct"]) if path.is_file() else None
 
 
 def write_report(settings: Settings, key: str) -> Path:
     """reports/<key>/report.html for one candidate: its comparison, scorecards and figures."""
-    comparison = read_json(settings.comparisons_dir / key / "comparison.json")
+    comparison = read_json(layout.comparison_file(settings, key))
     if comparison is None:
-        raise FileNotFoundError(f"{settings.comparisons_dir / key / 'comparison.json'}: missing; materialize baseline_comparison first")
+        raise FileNotFoundError(f"{layout.comparison_file(settings, key)}: missing; materialize baseline_comparison first")
     keys = [key] + ([comparison["baseline"]] if comparison.get("baseline") and comparison["baseline"] != key else [])
     frames = {k: f for k in keys if (f := load_predictions(settings, k)) is not None}
-    profiles = {k: p for k in keys if (p := read_json(settings.profiles_dir / k / "profile.json"))}
+    profiles = {k: p for k in keys if (p := read_json(layout.profile_file(settings, k)))}
     versions = all_versions(settings)
     verdict = comparison["verdict"]
     flips = comparison.get("flipped", {})
@@ -240,6 +241,6 @@ def write_report(settings: Settings, key: str) -> Path:
         (f"Flipped right → wrong ({len(flips.get('right_to_wrong', []))})", _flips_table(flips.get("right_to_wrong", []))),
         (f"Flipped wrong → right ({len(flips.get('wrong_to_right', []))})", _flips_table(flips.get("wrong_to_right", []))),
     ]
-    path = settings.reports_dir / key / "report.html"
+    path = layout.report_file(settings, key)
     atomic_write_text(path, page(f"Evaluation report: {key}", sections))
     return path

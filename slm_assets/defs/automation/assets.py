@@ -8,42 +8,15 @@ Writes ``<data_dir>/drift/production_drift.json`` (the numbers the
 import dagster as dg
 import pandas as pd
 
-from slm_assets.config import Settings
-from slm_assets.core.golden import store as golden_store
-from slm_assets.core.golden.drift import DriftReport, DriftThresholds, compute_drift, read_recent_logs
-from slm_assets.core.automation.live import LIVE_FILE, DropTest, evaluate_live, live_dir
-from slm_assets.core.automation.nightly import evaluation_dir
+from slm_assets.core import layout
+from slm_assets.core.automation.live import LIVE_FILE, DropTest, evaluate_live
+from slm_assets.core.golden.drift import DriftReport, measure_drift
 from slm_assets.core.io import atomic_write_json
 from slm_assets.core.models.registry import get_registry
 from slm_assets.core.reporting import history
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
 from slm_assets.defs.resources import SlmSettings
 from slm_assets.defs.tags import TRIGGER_TAG
-
-PRODUCTION_LOGS_FILE = "production_logs.parquet"
-
-
-def drift_path(settings: Settings):
-    return settings.data_dir / "drift" / "production_drift.json"
-
-
-def thresholds(settings: Settings) -> DriftThresholds:
-    d = settings.alerts.drift
-    return DriftThresholds(
-        max_label_tv=d.max_label_tv,
-        max_length_psi=d.max_length_psi,
-        length_mean_ratio_bounds=tuple(d.length_mean_ratio_bounds),
-        max_unseen_vocabulary_share=d.max_unseen_vocabulary_share,
-        max_stratum_psi=d.max_stratum_psi,
-        min_recent_rows=d.min_recent_rows,
-    )
-
-
-def measure_drift(settings: Settings) -> DriftReport:
-    recent, start, end = read_recent_logs(settings.ingested_dir / PRODUCTION_LOGS_FILE, settings.alerts.drift.window_days)
-    golden = golden_store.load_split(settings, "test")
-    return compute_drift(recent, golden, thresholds(settings), window=(start, end))
-
 
 def drift_metadata(report: DriftReport) -> dict:
     numeric = {
@@ -75,7 +48,7 @@ def drift_metadata(report: DriftReport) -> dict:
 def production_drift(context: dg.AssetExecutionContext, slm: SlmSettings) -> dg.MaterializeResult:
     settings = slm.get()
     report = measure_drift(settings)
-    path = atomic_write_json(drift_path(settings), report.to_dict())
+    path = atomic_write_json(layout.drift_file(settings), report.to_dict())
     context.log.info(
         f"drift over {report.recent_rows} recent rows vs {report.golden_rows} golden_test rows: "
         + ("; ".join(report.breaches) or "golden set still representative")
@@ -95,12 +68,12 @@ def production_drift(context: dg.AssetExecutionContext, slm: SlmSettings) -> dg.
 def live_traffic_evaluation(context: dg.AssetExecutionContext, slm: SlmSettings) -> dg.MaterializeResult:
     settings = slm.get()
     version = get_registry(settings).get(context.partition_key)
-    golden = pd.read_parquet(evaluation_dir(settings, version.key) / "predictions.parquet", columns=["variant", "correct"])
+    golden = pd.read_parquet(layout.predictions_file(settings, version.key), columns=["variant", "correct"])
     test = evaluate_live(settings, version, golden, progress=context.log.info)
     context.log.info(test.describe())
     trigger = context.run.tags.get(TRIGGER_TAG) or "dagster"
     history.record_version(settings, "live", version, test.to_dict(), trigger=trigger, run_id=context.run.run_id)
-    return dg.MaterializeResult(metadata=live_metadata(test, live_dir(settings, version.key) / LIVE_FILE))
+    return dg.MaterializeResult(metadata=live_metadata(test, layout.live_dir(settings, version.key) / LIVE_FILE))
 
 
 def live_metadata(test: DropTest, path) -> dict:

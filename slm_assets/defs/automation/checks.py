@@ -19,8 +19,9 @@ import dagster as dg
 
 from slm_assets.core.automation.live import LIVE_FILE, live_dir
 from slm_assets.core.golden.drift import DriftReport
-from slm_assets.core.automation.nightly import check_and_archive, evaluation_dir
-from slm_assets.defs.automation.assets import drift_metadata, drift_path
+from slm_assets.core import layout
+from slm_assets.core.automation.nightly import check_and_archive
+from slm_assets.defs.automation.assets import drift_metadata
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
 
@@ -33,7 +34,7 @@ from slm_assets.defs.resources import SlmSettings
 )
 def golden_set_still_representative(slm: SlmSettings) -> dg.AssetCheckResult:
     settings = slm.get()
-    path = drift_path(settings)
+    path = layout.drift_file(settings)
     data = json.loads(path.read_text(encoding="utf-8"))
     data.pop("representative")
     report = DriftReport(**data)
@@ -59,9 +60,9 @@ def golden_set_still_representative(slm: SlmSettings) -> dg.AssetCheckResult:
 )
 def answers_unchanged(context: dg.AssetCheckExecutionContext, slm: SlmSettings) -> dg.AssetCheckResult:
     settings = slm.get()
-    folder = evaluation_dir(settings, context.partition_key)
+    folder = layout.evaluation_dir(settings, context.partition_key)
     passed, result = check_and_archive(folder, settings.alerts.max_changed_answer_rate)
-    metrics_file = folder / "metrics.json"
+    metrics_file = layout.metrics_file(settings, context.partition_key)
     cached = json.loads(metrics_file.read_text(encoding="utf-8")).get("cached_examples") if metrics_file.exists() else None
     if result.previous is None or not result.comparable:
         description = result.note

@@ -18,7 +18,11 @@ import dagster as dg
 
 from slm_assets.core.models.registry import RegistryError, get_registry
 from slm_assets.core.reporting.history import NIGHTLY_TRIGGER
-from slm_assets.defs.automation.assets import live_traffic_evaluation
+from slm_assets.defs.automation.assets import live_traffic_evaluation, production_drift
+from slm_assets.defs.evaluation.assets import model_evaluation
+from slm_assets.defs.ingestion.assets import ingest_production_logs
+from slm_assets.defs.partitions import model_versions
+from slm_assets.defs.profiling.assets import hardware_profile
 from slm_assets.defs.resources import SlmSettings
 from slm_assets.defs.tags import REFRESH_CACHE_TAG, TRIGGER_TAG
 
@@ -28,7 +32,7 @@ INGEST_CRON = "0 1 * * *"
 
 nightly_production_job = dg.define_asset_job(
     "nightly_production",
-    selection=dg.AssetSelection.assets("model_evaluation", "hardware_profile", live_traffic_evaluation),
+    selection=dg.AssetSelection.assets(model_evaluation, hardware_profile, live_traffic_evaluation),
     executor_def=dg.in_process_executor,  # one model, steps in sequence (as evaluate_model_version)
     tags={"slm/accelerator": "gpu"},
     description="The production version (partition NAME@VERSION): golden_test re-evaluation, profile, and "
@@ -37,7 +41,7 @@ nightly_production_job = dg.define_asset_job(
 
 ingest_logs_job = dg.define_asset_job(
     "ingest_logs",
-    selection=dg.AssetSelection.groups("ingestion") | dg.AssetSelection.assets("production_drift"),
+    selection=dg.AssetSelection.assets(ingest_production_logs, production_drift),
     description="Read the log sources into production_logs / quarantined_logs, then measure production_drift.",
 )
 
@@ -62,7 +66,7 @@ def nightly_reevaluation(context: dg.ScheduleEvaluationContext, slm: SlmSettings
         except RegistryError as exc:  # alias pointing at a version removed or not ready
             skipped.append(f"{name}: {exc}")
             continue
-        if not context.instance.has_dynamic_partition("model_versions", key):
+        if not context.instance.has_dynamic_partition(model_versions.name, key):
             skipped.append(f"{key}: not yet a model_versions partition (the new-version sensor adds it)")
             continue
         requests.append(

@@ -5,6 +5,8 @@ import dagster as dg
 from slm_assets.core.comparison.compare import markdown_table
 from slm_assets.core.comparison.run import run_comparison
 from slm_assets.core.reporting.report import version_summary, write_report
+from slm_assets.defs.profiling.assets import hardware_profile
+from slm_assets.defs.evaluation.assets import evaluation_metadata, model_evaluation
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
 from slm_assets.defs.resources import SlmSettings
 from slm_assets.defs.tracking import track
@@ -47,7 +49,7 @@ def comparison_metadata(result: dict, path) -> dict:
     partitions_def=model_versions,
     pool=ACCELERATOR_POOL,
     group_name="comparison",
-    deps=[dg.AssetKey("model_evaluation"), dg.AssetKey("hardware_profile")],
+    deps=[model_evaluation, hardware_profile],
     kinds={"pytorch"},
     description="The candidate against its baseline (comparison.baseline, default the production alias): paired "
     "quality tests, side-by-side speed ratios, SLO scorecards, flipped examples; comparisons/<name@version>/comparison.json.",
@@ -57,6 +59,16 @@ def baseline_comparison(
 ) -> dg.MaterializeResult:
     settings = slm.get()
     run = run_comparison(settings, context.partition_key, config.baseline, progress=context.log.info)
+    for evaluation in run.evaluated:
+        # A missing or stale evaluation (usually the baseline's) was run here: record it as a
+        # materialization of that version's partition, so no file appears without one behind it.
+        context.log_event(dg.AssetMaterialization(
+            asset_key=model_evaluation.key, partition=evaluation.metrics["model"],
+            description=f"evaluated by the baseline_comparison of {context.partition_key}",
+            metadata=evaluation_metadata(evaluation),
+        ))
+        track(context, settings, "evaluation", evaluation.metrics, [evaluation.metrics_path],
+              key=evaluation.metrics["model"])
     context.log.info(f"verdict {run.result['verdict']} against {run.result['baseline']}")
     track(context, settings, "comparison", _row_numbers(run.result), [run.path],
           details={"verdict": run.result["verdict"], "baseline": run.result["baseline"]})

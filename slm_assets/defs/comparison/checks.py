@@ -5,7 +5,7 @@ import json
 import dagster as dg
 
 from slm_assets.core.comparison.compare import promote_if_passed
-from slm_assets.core.comparison.run import comparison_path
+from slm_assets.core import layout
 from slm_assets.core.models.registry import get_registry
 from slm_assets.defs.resources import SlmSettings
 
@@ -18,7 +18,7 @@ from slm_assets.defs.resources import SlmSettings
 )
 def no_regression(context: dg.AssetCheckExecutionContext, slm: SlmSettings) -> dg.AssetCheckResult:
     settings = slm.get()
-    path = comparison_path(settings, context.partition_key)
+    path = layout.comparison_file(settings, context.partition_key)
     result = json.loads(path.read_text(encoding="utf-8"))
     passed = result["verdict"] != "regression"
     metadata: dict = {

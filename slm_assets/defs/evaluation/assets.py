@@ -73,5 +73,5 @@ def model_evaluation(context: dg.AssetExecutionContext, slm: SlmSettings):
     result = evaluate_model(
         settings, version, progress=context.log.info, show_progress=False, contamination=report, refresh_cache=refresh
     )
-    track(context, settings, "evaluation", result.metrics, [result.directory / "metrics.json"])
+    track(context, settings, "evaluation", result.metrics, [result.metrics_path])
     yield dg.MaterializeResult(metadata=evaluation_metadata(result))

@@ -4,6 +4,7 @@ import dagster as dg
 
 from slm_assets.core.profiling.scorecard import scorecard_markdown
 from slm_assets.core.profiling.version_profile import profile_version
+from slm_assets.defs.evaluation.assets import model_evaluation
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
 from slm_assets.defs.resources import SlmSettings
 from slm_assets.defs.tracking import track
@@ -34,7 +35,7 @@ def _metadata(profile: dict, path) -> dict:
     partitions_def=model_versions,
     pool=ACCELERATOR_POOL,
     group_name="profiling",
-    deps=[dg.AssetKey("model_evaluation")],
+    deps=[model_evaluation],
     kinds={"pytorch"},
     description="Warm-up, batch-1 latency percentiles on golden_test prompts, throughput per batch size, "
     "peak memory, energy per inference, roofline and environment; profiles/<name@version>/profile.json.",
