@@ -18,7 +18,7 @@ from slm_assets.core.io import atomic_write_text
 from slm_assets.core.reporting.frontier import COST_AXES, pareto_front, recommend, recommendation_text
 from slm_assets.core.reporting.history import read_history
 from slm_assets.core.reporting.report import (
-    layout, load_predictions, page, read_json, html_table, all_versions, latency_distribution, per_stratum_accuracy,
+    all_versions, html_table, latency_distribution, load_predictions, page, per_stratum_accuracy, read_json, style_figure,
     throughput_vs_batch,
 )
 from slm_assets.core.reporting.trends import PRODUCTION_SERIES, Series, latest, trend_figure, trend_series
@@ -78,7 +78,7 @@ def frontier_figure(versions: list[dict[str, Any]]) -> go.Figure | None:
                                  marker=dict(size=12, color="#d62728"), showlegend=col == 1), row=1, col=col)
         fig.update_xaxes(title_text=_AXIS_TITLES[axis], row=1, col=col)
     fig.update_yaxes(title_text="accuracy", row=1, col=1)
-    return layout(fig, "Pareto frontier: quality against latency, memory and cost (front in red)", "", "")
+    return style_figure(fig, "Pareto frontier: quality against latency, memory and cost (front in red)", "", "")
 
 
 def _recommendation_html(recs: dict[str, dict[str, Any]], currency: str) -> str:

@@ -73,7 +73,7 @@ def all_versions(settings: Settings) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------- figures
 
 
-def layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
+def style_figure(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
     fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, template="plotly_white", height=380,
                       margin=dict(l=60, r=20, t=50, b=50))
     return fig
@@ -94,7 +94,7 @@ def accuracy_vs_latency(versions: list[dict[str, Any]], highlight: str | None = 
     line = sorted((pts[i] for i in front), key=lambda v: v["latency_p95_ms"])
     fig.add_trace(go.Scatter(x=[v["latency_p95_ms"] for v in line], y=[v["accuracy"] for v in line],
                              mode="lines", name="Pareto front", line=dict(color="#d62728", dash="dash")))
-    return layout(fig, "Accuracy vs P95 latency (Pareto front in red)", "P95 latency, batch 1 (ms)", "accuracy")
+    return style_figure(fig, "Accuracy vs P95 latency (Pareto front in red)", "P95 latency, batch 1 (ms)", "accuracy")
 
 
 def per_stratum_accuracy(frames: dict[str, pd.DataFrame]) -> go.Figure | None:
@@ -108,7 +108,7 @@ def per_stratum_accuracy(frames: dict[str, pd.DataFrame]) -> go.Figure | None:
     if not fig.data:
         return None
     fig.update_layout(barmode="group")
-    return layout(fig, "Accuracy per stratum", "stratum", "accuracy")
+    return style_figure(fig, "Accuracy per stratum", "stratum", "accuracy")
 
 
 def latency_distribution(profiles: dict[str, dict[str, Any]]) -> go.Figure | None:
@@ -120,7 +120,7 @@ def latency_distribution(profiles: dict[str, dict[str, Any]]) -> go.Figure | Non
     if not fig.data:
         return None
     fig.update_layout(barmode="overlay")
-    return layout(fig, "Batch-1 latency distribution", "latency per request (ms)", "requests")
+    return style_figure(fig, "Batch-1 latency distribution", "latency per request (ms)", "requests")
 
 
 def throughput_vs_batch(profiles: dict[str, dict[str, Any]]) -> go.Figure | None:
@@ -133,7 +133,7 @@ def throughput_vs_batch(profiles: dict[str, dict[str, Any]]) -> go.Figure | None
     if not fig.data:
         return None
     fig.update_xaxes(type="log")
-    return layout(fig, "Throughput vs batch size (fixed output length)", "batch size", "output tokens/s")
+    return style_figure(fig, "Throughput vs batch size (fixed output length)", "batch size", "output tokens/s")
 
 
 # ------------------------------------------------------------------- pages

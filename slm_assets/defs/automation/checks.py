@@ -17,10 +17,10 @@ import json
 
 import dagster as dg
 
-from slm_assets.core.automation.live import LIVE_FILE, live_dir
-from slm_assets.core.golden.drift import DriftReport
 from slm_assets.core import layout
+from slm_assets.core.automation.live import LIVE_FILE
 from slm_assets.core.automation.nightly import check_and_archive
+from slm_assets.core.golden.drift import DriftReport
 from slm_assets.defs.automation.assets import drift_metadata
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
@@ -103,7 +103,7 @@ def answers_unchanged(context: dg.AssetCheckExecutionContext, slm: SlmSettings) 
 )
 def live_accuracy_holds(context: dg.AssetCheckExecutionContext, slm: SlmSettings) -> dg.AssetCheckResult:
     settings = slm.get()
-    path = live_dir(settings, context.partition_key) / LIVE_FILE
+    path = layout.live_dir(settings, context.partition_key) / LIVE_FILE
     data = json.loads(path.read_text(encoding="utf-8"))
     return dg.AssetCheckResult(
         passed=not data["significant_drop"],
