@@ -178,6 +178,26 @@ class EvaluationConfig(_Strict):
     robustness: RobustnessConfig = Field(default_factory=RobustnessConfig)
 
 
+class StandardBenchmarksConfig(_Strict):
+    """lm-evaluation-harness tasks run per version through its engine (the ``bench`` extra);
+    a significant drop against the baseline on one of them is a regression (forgetting)."""
+
+    tasks: list[str] = Field(default_factory=list)
+    """Task names (e.g. ``arc_easy``, ``hellaswag`` when the hub is reachable, or tasks of
+    ``include_path``); empty: ``standard_benchmarks`` does nothing."""
+    include_path: str | None = None
+    """A folder of local task YAML files (offline datasets: ``dataset_path: json``)."""
+    limit: int | None = Field(default=None, gt=0)
+    """Examples per task (None: all)."""
+    num_fewshot: int | None = Field(default=None, ge=0)
+    batch_size: int = Field(default=8, gt=0)
+    max_drop: dict[str, float] = Field(default_factory=dict)
+    """Per task: the largest tolerated drop of its main metric (absolute); default ``default_max_drop``."""
+    default_max_drop: float = Field(default=0.02, ge=0, le=1)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    """Level of the paired McNemar test on per-example outcomes."""
+
+
 # ---------------------------------------------------------------------- profiling
 
 
@@ -362,6 +382,7 @@ class Settings(_Strict):
     profiling: ProfilingConfig = Field(default_factory=ProfilingConfig)
     slo: SloConfig = Field(default_factory=SloConfig)
     cost: CostConfig = Field(default_factory=CostConfig)
+    benchmarks: StandardBenchmarksConfig = Field(default_factory=StandardBenchmarksConfig)
     comparison: ComparisonConfig = Field(default_factory=ComparisonConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)

@@ -11,6 +11,7 @@
 <data_dir>/drift/production_drift.json
 <data_dir>/history/results.jsonl         append-only results over time
 <data_dir>/live/<key>/<golden>/          nightly live-traffic evaluation (live.json)
+<data_dir>/benchmarks/<key>/             lm-evaluation-harness tasks: results.json, examples.parquet
 <data_dir>/cache/                        prediction cache, scratch space of long jobs
 ```
 
@@ -132,6 +133,11 @@ def live_dir(settings: Any, key: str) -> Path:
     """The nightly live-traffic evaluation of a version: predictions, metrics and live.json."""
     golden = _segment(settings.golden.version, "golden version")
     return settings.data_dir / "live" / _segment(key, "model version key") / golden
+
+
+def benchmarks_dir(settings: Any, key: str) -> Path:
+    """Standard benchmark results of a version: results.json and per-example examples.parquet."""
+    return settings.data_dir / "benchmarks" / _segment(key, "model version key")
 
 
 def drift_file(settings: Any) -> Path:

@@ -29,7 +29,7 @@ from slm_assets.config import Settings
 from slm_assets.core import layout
 from slm_assets.core.reporting.tracking import flatten_metrics
 
-KINDS = ("evaluation", "profile", "comparison", "nightly", "live", "benchmark")
+KINDS = ("evaluation", "profile", "comparison", "live", "benchmark")
 # What a measurement depends on: a change to any of these sections is a different experiment.
 CONFIG_SECTIONS = ("golden", "task", "evaluation", "profiling", "comparison")
 # The trigger tag of the nightly re-evaluation: its rows form the production trend.

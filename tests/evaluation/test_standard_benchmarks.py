@@ -1,0 +1,137 @@
+"""Standard benchmarks: an lm-eval model over the engine layer, local tasks offline, forgetting check."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from slm_assets.config import StandardBenchmarksConfig
+from slm_assets.core import layout
+from slm_assets.core.comparison.forgetting import forgetting_rows
+from slm_assets.core.evaluation.lm_eval_adapter import score_continuations
+from slm_assets.core.evaluation.standard_benchmarks import load_examples, run_standard_benchmarks
+from slm_assets.core.inference.generation import generate_batched
+from slm_assets.core.models.loading import load_model
+
+pytest.importorskip("lm_eval")
+
+MC_TASK = """task: tiny_mc
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    test: {data}
+test_split: test
+output_type: multiple_choice
+doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
+doc_to_choice: "{{{{choices}}}}"
+doc_to_target: "{{{{answer}}}}"
+metric_list:
+  - metric: acc
+    aggregation: mean
+    higher_is_better: true
+"""
+GEN_TASK = """task: tiny_gen
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    test: {data}
+test_split: test
+output_type: generate_until
+doc_to_text: "Request: {{{{question}}}}\\nLabel:"
+doc_to_target: "{{{{label}}}}"
+generation_kwargs:
+  until: ["\\n"]
+  max_gen_toks: 4
+  do_sample: false
+metric_list:
+  - metric: exact_match
+    aggregation: mean
+    higher_is_better: true
+"""
+
+
+class InProcessEngine:
+    """The engine interface's two calls this adapter uses, over an in-process tiny model."""
+
+    name = "transformers"
+
+    def __init__(self, loaded):
+        self.loaded, self.model, self.tokenizer = loaded, loaded.model, loaded.tokenizer
+
+    def generate_until(self, prompts, *, max_new_tokens, stop, batch_size, share_prefix=True):
+        return generate_batched(self.loaded, prompts, max_new_tokens=max_new_tokens, stop=stop,
+                                batch_size=batch_size, share_prefix=share_prefix, show_progress=False)
+
+
+def write_tasks(folder):
+    folder.mkdir(parents=True)
+    words = "refund login order card invoice password".split()
+    with (folder / "mc.jsonl").open("w") as f:
+        for i in range(6):
+            f.write(json.dumps({"question": f"which word is {words[i]}", "choices": [words[i], words[i - 1]],
+                                "answer": 0}) + "\n")
+    with (folder / "gen.jsonl").open("w") as f:
+        for i in range(6):
+            f.write(json.dumps({"question": f"my {words[i]} please", "label": words[i]}) + "\n")
+    (folder / "tiny_mc.yaml").write_text(MC_TASK.format(data=folder / "mc.jsonl"))
+    (folder / "tiny_gen.yaml").write_text(GEN_TASK.format(data=folder / "gen.jsonl"))
+    return folder
+
+
+@pytest.fixture
+def engine(tiny_model_dir, one_torch_thread):
+    from slm_assets.core.models.registry import ModelCard, ModelVersion, ModelRef
+
+    version = ModelVersion(ref=ModelRef("tiny", "v1"), path=tiny_model_dir, card=ModelCard(task="t"), digest="d")
+    return InProcessEngine(load_model(version, device="cpu"))
+
+
+def test_loglikelihood_is_the_sum_of_continuation_token_logprobs(engine):
+    import torch
+
+    tok = engine.tokenizer
+    context, continuation = "my order is", " late please"
+    [(total, greedy)] = score_continuations(engine.model, tok, [(context, continuation)], batch_size=1)
+    ids = tok(context + continuation, add_special_tokens=False)["input_ids"]
+    n_ctx = len(tok(context, add_special_tokens=False)["input_ids"])
+    with torch.inference_mode():
+        logprobs = torch.log_softmax(engine.model(input_ids=torch.tensor([ids])).logits[0].float(), -1)
+    expected = sum(float(logprobs[i - 1, ids[i]]) for i in range(n_ctx, len(ids)))
+    assert total == pytest.approx(expected, abs=1e-4)
+    # Batched with a longer neighbour (right padding) gives the same figure.
+    batched = score_continuations(engine.model, tok, [(context, continuation), ("a much longer context here", " x")], 2)
+    assert batched[0][0] == pytest.approx(total, abs=1e-4) and isinstance(greedy, bool)
+
+
+def test_local_tasks_run_offline_through_the_engine(make_settings, tmp_path, engine):
+    folder = write_tasks(tmp_path / "tasks")
+    settings = make_settings(benchmarks={"tasks": ["tiny_mc", "tiny_gen"], "include_path": str(folder), "batch_size": 4})
+    results = run_standard_benchmarks(settings, engine, "tiny@v1", digest="d")
+    assert results["tasks"]["tiny_mc"]["metric"] == "acc" and results["tasks"]["tiny_mc"]["n"] == 6
+    assert results["tasks"]["tiny_gen"]["metric"] == "exact_match" and results["tasks"]["tiny_gen"]["n"] == 6
+    stored = json.loads((layout.benchmarks_dir(settings, "tiny@v1") / "results.json").read_text())
+    assert stored["tasks"].keys() == {"tiny_mc", "tiny_gen"}
+    examples = load_examples(settings, "tiny@v1")
+    assert sorted(examples.loc[examples["task"] == "tiny_mc", "doc_id"]) == list(range(6))
+    bad = make_settings(benchmarks={"tasks": ["no_such_task"], "include_path": str(folder)})
+    with pytest.raises(ValueError, match="no_such_task"):
+        run_standard_benchmarks(bad, engine, "tiny@v1")
+
+
+def _examples(correct):
+    return pd.DataFrame({"task": "t", "doc_id": range(len(correct)), "metric": "acc", "value": np.asarray(correct, float)})
+
+
+def test_a_significant_drop_on_a_task_is_a_regression():
+    cfg = StandardBenchmarksConfig(tasks=["t"], default_max_drop=0.05)
+    base = _examples([1] * 40 + [0] * 10)
+    [same] = forgetting_rows(base, base, cfg)
+    assert same["status"] == "pass" and same["delta"] == 0 and same["p_value"] == 1.0
+    [drop] = forgetting_rows(base, _examples([1] * 20 + [0] * 30), cfg)
+    assert drop["status"] == "regression" and drop["delta"] == pytest.approx(-0.4)
+    assert drop["flipped_right_to_wrong"] == 20 and drop["p_value"] < 1e-5
+    [small] = forgetting_rows(base, _examples([1] * 38 + [0] * 12), cfg)
+    assert small["status"] == "pass"  # 2 flips: neither beyond the threshold nor significant
+    [missing] = forgetting_rows(base, None, cfg)
+    assert missing["status"] == "not_measured" and "candidate" in missing["note"]
