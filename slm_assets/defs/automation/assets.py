@@ -13,10 +13,9 @@ from slm_assets.core.automation.live import LIVE_FILE, DropTest, evaluate_live
 from slm_assets.core.golden.drift import DriftReport, measure_drift
 from slm_assets.core.io import atomic_write_json
 from slm_assets.core.models.registry import get_registry
-from slm_assets.core.reporting import history
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
 from slm_assets.defs.resources import SlmSettings
-from slm_assets.defs.tags import TRIGGER_TAG
+from slm_assets.defs.tracking import track
 
 def drift_metadata(report: DriftReport) -> dict:
     numeric = {
@@ -71,9 +70,9 @@ def live_traffic_evaluation(context: dg.AssetExecutionContext, slm: SlmSettings)
     golden = pd.read_parquet(layout.predictions_file(settings, version.key), columns=["variant", "correct"])
     test = evaluate_live(settings, version, golden, progress=context.log.info)
     context.log.info(test.describe())
-    trigger = context.run.tags.get(TRIGGER_TAG) or "dagster"
-    history.record_version(settings, "live", version, test.to_dict(), trigger=trigger, run_id=context.run.run_id)
-    return dg.MaterializeResult(metadata=live_metadata(test, layout.live_dir(settings, version.key) / LIVE_FILE))
+    path = layout.live_dir(settings, version.key) / LIVE_FILE
+    track(context, settings, "live", test.to_dict(), [path])
+    return dg.MaterializeResult(metadata=live_metadata(test, path))
 
 
 def live_metadata(test: DropTest, path) -> dict:
