@@ -25,6 +25,7 @@ from slm_assets.core import layout
 
 PASS, REGRESSION, ERROR = 0, 1, 2
 CHECK = "no_regression"
+FORGETTING_CHECK = "no_forgetting"  # standard benchmarks (optional): a drop there is a regression too
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,6 +41,7 @@ def _needed(settings: Settings, version: ModelVersion) -> list[str]:
     """The per-version assets to (re)materialize: evaluation and profile only when missing or stale."""
     keys = [] if layout.is_current(settings, "evaluation", version.key, version.digest) else ["model_evaluation"]
     keys += [] if layout.is_current(settings, "profile", version.key, version.digest) else ["hardware_profile"]
+    keys += ["standard_benchmarks"] if settings.benchmarks.tasks else []  # optional forgetting check
     return keys + ["baseline_comparison", "evaluation_report"]
 
 
@@ -71,7 +73,7 @@ def _failure_reason(result) -> tuple[int, str]:
         e for e in result.get_asset_check_evaluations() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
     for evaluation in failed_checks:
-        if evaluation.check_name == CHECK:
+        if evaluation.check_name in (CHECK, FORGETTING_CHECK):
             return REGRESSION, f"regression: {evaluation.description}"
     if failed_checks:
         names = ", ".join(f"{e.asset_key.to_user_string()}:{e.check_name}" for e in failed_checks)

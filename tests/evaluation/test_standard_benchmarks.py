@@ -10,8 +10,7 @@ from slm_assets.config import StandardBenchmarksConfig
 from slm_assets.core import layout
 from slm_assets.core.comparison.forgetting import forgetting_rows
 from slm_assets.core.evaluation.lm_eval_adapter import score_continuations
-from slm_assets.core.evaluation.standard_benchmarks import load_examples, run_standard_benchmarks
-from slm_assets.core.inference.generation import generate_batched
+from slm_assets.core.evaluation.standard_benchmarks import LoadedModelEngine, load_examples, run_standard_benchmarks
 from slm_assets.core.models.loading import load_model
 
 pytest.importorskip("lm_eval")
@@ -51,19 +50,6 @@ metric_list:
 """
 
 
-class InProcessEngine:
-    """The engine interface's two calls this adapter uses, over an in-process tiny model."""
-
-    name = "transformers"
-
-    def __init__(self, loaded):
-        self.loaded, self.model, self.tokenizer = loaded, loaded.model, loaded.tokenizer
-
-    def generate_until(self, prompts, *, max_new_tokens, stop, batch_size, share_prefix=True):
-        return generate_batched(self.loaded, prompts, max_new_tokens=max_new_tokens, stop=stop,
-                                batch_size=batch_size, share_prefix=share_prefix, show_progress=False)
-
-
 def write_tasks(folder):
     folder.mkdir(parents=True)
     words = "refund login order card invoice password".split()
@@ -84,7 +70,7 @@ def engine(tiny_model_dir, one_torch_thread):
     from slm_assets.core.models.registry import ModelCard, ModelVersion, ModelRef
 
     version = ModelVersion(ref=ModelRef("tiny", "v1"), path=tiny_model_dir, card=ModelCard(task="t"), digest="d")
-    return InProcessEngine(load_model(version, device="cpu"))
+    return LoadedModelEngine(load_model(version, device="cpu"))
 
 
 def test_loglikelihood_is_the_sum_of_continuation_token_logprobs(engine):
@@ -135,3 +121,47 @@ def test_a_significant_drop_on_a_task_is_a_regression():
     assert small["status"] == "pass"  # 2 flips: neither beyond the threshold nor significant
     [missing] = forgetting_rows(base, None, cfg)
     assert missing["status"] == "not_measured" and "candidate" in missing["note"]
+
+
+def test_a_forgetting_candidate_fails_the_blocking_check(make_settings, tmp_path, tiny_model_dir, one_torch_thread):
+    import dagster as dg
+
+    from slm_assets.core.models.registry import ModelCard, get_registry
+    from slm_assets.core.reporting.history import read_history
+    from slm_assets.defs.evaluation.benchmarks import standard_benchmarks
+    from slm_assets.defs.partitions import model_versions
+    from slm_assets.defs.resources import SlmSettings
+    from slm_assets.testing import build_tiny_model
+
+    folder = write_tasks(tmp_path / "tasks")
+    settings = make_settings(benchmarks={"tasks": ["tiny_mc"], "include_path": str(folder), "default_max_drop": 0.1},
+                             evaluation={"device": "cpu"})
+    registry = get_registry(settings)
+    base = registry.register(tiny_model_dir, "tiny", "v1", ModelCard(task="t"))
+    other = build_tiny_model(tmp_path / "other", seed=7, initializer_range=0.3)
+    cand = registry.register(other, "tiny", "v2", ModelCard(task="t"))
+    registry.set_alias("tiny", "production", "v1")
+    # The answer key is what the baseline prefers: it scores 1.0, the other weights about half.
+    base_engine = LoadedModelEngine(load_model(base, device="cpu"))
+    docs = [{"question": f"which one {i} {w}", "choices": [f" {w}", f" {v}"]}
+            for i, (w, v) in enumerate(zip("refund login order card invoice password".split() * 5,
+                                           "help app bug plan cancel account".split() * 5, strict=True))]
+    with (folder / "mc.jsonl").open("w") as f:
+        for doc in docs:
+            scores = score_continuations(base_engine.model, base_engine.tokenizer,
+                                         [(f"Question: {doc['question']}\nAnswer:", c) for c in doc["choices"]], 2)
+            f.write(json.dumps({**doc, "choices": [c.strip() for c in doc["choices"]],
+                                "answer": int(scores[1][0] > scores[0][0])}) + "\n")
+
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(model_versions.name, [base.key, cand.key])
+    result = dg.materialize([standard_benchmarks], partition_key=cand.key, instance=instance, raise_on_error=False,
+                            resources={"slm": SlmSettings(config_path=str(settings.config_path))})
+    [check] = result.get_asset_check_evaluations()
+    assert check.check_name == "no_forgetting" and not check.passed, check.description
+    [row] = check.metadata["rows"].value
+    assert row["baseline"] == 1.0 and row["candidate"] < 0.9 and row["status"] == "regression"
+    partitions = {e.event_specific_data.materialization.partition for e in result.get_asset_materialization_events()}
+    assert partitions == {base.key, cand.key}  # the baseline's run is its own partition's materialization
+    rows = read_history(settings).select(kind="benchmark")
+    assert {r["model"] for r in rows} == {base.key, cand.key}

@@ -17,6 +17,7 @@ from slm_assets.core.evaluation.lm_eval_adapter import engine_lm_class
 from slm_assets.core.io import atomic_write, atomic_write_json
 
 RESULTS_FILE = "results.json"
+FORGETTING_FILE = "forgetting.json"
 EXAMPLES_FILE = "examples.parquet"
 # Per-example 0/1 metrics, in order of preference: the first one a task reports is its main metric.
 MAIN_METRICS = ("acc", "exact_match", "acc_norm")
@@ -66,10 +67,56 @@ def run_standard_benchmarks(settings: Settings, engine, key: str, digest: str | 
                        "n": len(main), "aggregates": aggregates}
     folder = layout.benchmarks_dir(settings, key)
     atomic_write(folder / EXAMPLES_FILE, lambda tmp: examples.to_parquet(tmp, index=False))
-    results = {"model": key, "model_digest": digest, "tasks": tasks, "limit": cfg.limit,
+    results = {"model": key, "model_digest": digest, "config_hash": config_hash(settings), "tasks": tasks, "limit": cfg.limit,
                "num_fewshot": cfg.num_fewshot, "lm_eval_version": _lm_eval_version()}
     atomic_write_json(folder / RESULTS_FILE, results)
     return results
+
+
+class LoadedModelEngine:
+    """The two engine calls the lm-eval model needs, over a model loaded in this process.
+
+    Until the engine layer's ``load_engine`` serves every card, this is how a version runs here;
+    swapping it for ``load_engine(version, ...)`` is the one change ``open_engine`` needs.
+    """
+
+    name = "transformers"
+
+    def __init__(self, loaded):
+        self.loaded, self.model, self.tokenizer = loaded, loaded.model, loaded.tokenizer
+
+    def generate_until(self, prompts, *, max_new_tokens, stop, batch_size, share_prefix=True):
+        from slm_assets.core.inference.generation import generate_batched
+
+        return generate_batched(self.loaded, prompts, max_new_tokens=max_new_tokens, stop=stop,
+                                batch_size=batch_size, share_prefix=share_prefix, show_progress=False)
+
+
+def open_engine(settings: Settings, version) -> LoadedModelEngine:
+    from slm_assets.core.models.loading import load_model
+
+    return LoadedModelEngine(load_model(version, device=settings.evaluation.device))
+
+
+def config_hash(settings: Settings) -> str:
+    return settings.section_hash("benchmarks")
+
+
+def is_current(settings: Settings, version) -> bool:
+    """Stored results of these weights under today's ``benchmarks`` section."""
+    stored = layout.read_artifact(layout.benchmarks_dir(settings, version.key) / RESULTS_FILE)
+    return bool(stored) and (stored.get("model_digest"), stored.get("config_hash")) == (version.digest,
+                                                                                          config_hash(settings))
+
+
+def ensure_benchmarks(settings: Settings, version, progress=None) -> dict[str, Any] | None:
+    """Run the tasks on ``version`` unless current results are stored; returns new results, or None."""
+    if is_current(settings, version):
+        return None
+    if progress:
+        progress(f"standard benchmarks {', '.join(settings.benchmarks.tasks)} on {version.key}")
+    engine = open_engine(settings, version)
+    return run_standard_benchmarks(settings, engine, version.key, digest=version.digest)
 
 
 def load_examples(settings: Settings, key: str) -> pd.DataFrame | None:
