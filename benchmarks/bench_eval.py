@@ -8,7 +8,7 @@ one loaded model and the same prompts:
           generation with stop sequences and the shared-prefix KV cache, plus per-batch cache
           commits) is what the ratios use; its end-to-end time (model load, prompts, scoring,
           Parquet/JSON) is reported too;
-- ours-whole: our ``generate_batched`` with ``share_prefix=False`` (every batch prefills whole
+- ours-whole: the transformers engine's ``generate_until`` with ``share_prefix=False`` (every batch prefills whole
           prompts: the same work as ``generate``, so this one is the like-for-like against bare);
 - naive:  a batch-1 ``model.generate`` loop (HF ``stop_strings``);
 - bare:   a bare batched ``generate`` loop, same batch size and longest-first order,
@@ -43,9 +43,9 @@ import yaml  # noqa: E402
 from slm_assets.config import DEFAULT_CONFIG, load_settings  # noqa: E402
 from slm_assets.core.models.base_model import BASE_REF, import_base_model  # noqa: E402
 from slm_assets.core.evaluation.run import evaluate_model, evaluation_rows  # noqa: E402
-from slm_assets.core.inference.generation import cut_at_stop, generate_batched  # noqa: E402
+from slm_assets.core.inference.base import cut_at_stop  # noqa: E402
+from slm_assets.core.inference.engine_cache import EngineCache  # noqa: E402
 from slm_assets.core.golden.store import GoldenSetError, load_split  # noqa: E402
-from slm_assets.core.models.loading import load_model  # noqa: E402
 from slm_assets.core.evaluation.cache import open_cache  # noqa: E402
 from slm_assets.core.evaluation.prompts import build_prompt, effective_task  # noqa: E402
 from slm_assets.core.models.registry import get_registry  # noqa: E402
@@ -181,6 +181,27 @@ def agreement(a, b) -> float:
     return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
 
 
+def engine_vs_bare(engine, prompts, max_new_tokens, stop, batch_size, rounds: int = 2) -> dict:
+    """The transformers engine's ``generate_until`` (shared head on) against a bare batched
+    ``generate`` loop: same prompts, longest-first order and batch size, rounds alternating,
+    best time of each kept. ``ratio`` is engine examples/s over bare examples/s (target >= 0.9)."""
+    engine_seconds, bare_seconds, engine_texts, bare_texts = [], [], None, None
+    for r in range(rounds):
+        for name in (("engine", "bare") if r % 2 == 0 else ("bare", "engine")):
+            if name == "engine":
+                out, seconds = timed(lambda: engine.generate_until(
+                    prompts, max_new_tokens=max_new_tokens, stop=stop, batch_size=batch_size))
+                engine_texts = [g.text for g in out]
+                engine_seconds.append(seconds)
+            else:
+                (bare_texts, _), seconds = timed(lambda: bare_batched(engine, prompts, max_new_tokens, stop, batch_size))
+                bare_seconds.append(seconds)
+    best_engine, best_bare = min(engine_seconds), min(bare_seconds)
+    return {"engine_seconds": best_engine, "bare_seconds": best_bare, "ratio": best_bare / best_engine,
+            "engine_examples_per_second": len(prompts) / best_engine,
+            "bare_examples_per_second": len(prompts) / best_bare, "agreement": agreement(engine_texts, bare_texts)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=96)
@@ -199,16 +220,18 @@ def main() -> int:
 
     settings = prepare_settings(args)
     version = get_registry(settings).get(BASE_REF)
-    loaded = load_model(version, device=settings.evaluation.device)
+    engines = EngineCache()
+    # The engine exposes model, tokenizer and device: the bare, naive and lm-eval runners share its model.
+    loaded = engines.get(version, defaults={"device": settings.evaluation.device})
     task = effective_task(settings.task, version.card.prompt_template)
     labels = settings.task_labels()
     rows = evaluation_rows(settings, load_split(settings, "test"))
     rows = rows[rows["variant"] == ORIGINAL]
-    prompts = [build_prompt(loaded.tokenizer, task, labels, t) for t in rows["input"]]
+    prompts = [build_prompt(loaded, task, labels, t) for t in rows["input"]]
     stop, new_tokens, bs = list(task.stop), task.max_new_tokens, settings.evaluation.batch_size
     n = len(prompts)
     print(f"{n} prompts, batch size {bs}, max_new_tokens {new_tokens}, device {loaded.device}", file=sys.stderr)
-    generate_batched(loaded, prompts[:bs], new_tokens, stop, bs, show_progress=False)  # warm-up
+    loaded.generate_until(prompts[:bs], max_new_tokens=new_tokens, stop=stop, batch_size=bs)  # warm-up
 
     figures = {}
 
@@ -219,7 +242,7 @@ def main() -> int:
 
     def ours():
         open_cache(settings).clear(version.digest)  # a cold run: every answer generated
-        return timed(lambda: evaluate_model(settings, version, show_progress=False))
+        return timed(lambda: evaluate_model(settings, version, show_progress=False, engines=engines))
 
     lm_eval = None if args.skip_lm_eval else LmEvalRunner(
         loaded, prompts, rows["reference"].tolist(), new_tokens, stop, bs)
@@ -228,8 +251,8 @@ def main() -> int:
     runs = {"ours": [], "ours-whole": [], "bare": [], "lm-eval": []}
     steps = {
         "ours": ours,
-        "ours-whole": lambda: timed(lambda: [g.text for g in generate_batched(
-            loaded, prompts, new_tokens, stop, bs, share_prefix=False, show_progress=False)]),
+        "ours-whole": lambda: timed(lambda: [g.text for g in loaded.generate_until(
+            prompts, max_new_tokens=new_tokens, stop=stop, batch_size=bs, share_prefix=False)]),
         "bare": lambda: timed(lambda: bare_batched(loaded, prompts, new_tokens, stop, bs)),
         "lm-eval": lambda: lm_eval.run(),
     }
@@ -262,7 +285,7 @@ def main() -> int:
     by_size = {}
     for size in sizes:
         by_size[size] = ours_texts if size == bs else [
-            g.text for g in generate_batched(loaded, prompts, new_tokens, stop, size, show_progress=False)]
+            g.text for g in loaded.generate_until(prompts, max_new_tokens=new_tokens, stop=stop, batch_size=size)]
     pairs = {f"{a}_vs_{b}": agreement(by_size[a], by_size[b]) for i, a in enumerate(sizes) for b in sizes[i + 1:]}
     ratios = {
         "ours_vs_bare": figures["ours"]["examples_per_second"] / figures["bare"]["examples_per_second"],

@@ -1,11 +1,12 @@
 """The profiler measuring itself: its overhead, and how repeatable its P95 is.
 
-1. Overhead: the same batch-1 ``generate`` calls timed two ways, interleaved in one run
-   (A B B A order so drift cancels): a bare ``perf_counter`` loop around ``model.generate``,
-   and the profiler's path (``GenerationRunner`` + per-step ``StepClock``). Target: < 1 %.
-   The paired difference carries the machine's noise, so the instrumentation's own cost is
-   also timed alone (the ``StepClock`` in a ``LogitsProcessorList``, called as ``generate``
-   calls it once per token): a noise-free bound on what the profiler adds to each request.
+1. Overhead: the same batch-1 requests timed two ways, interleaved in one run (A B B A order
+   so drift cancels): a bare ``perf_counter`` loop around ``model.generate``, and the
+   profiler's path (the transformers engine's ``generate_fixed`` with a timestamp per step,
+   the decoder that produces the evaluated answers). Target: < 1 %. The paired difference
+   carries the machine's noise (and the two decoders' difference), so the instrumentation's
+   own cost is also timed alone (one ``perf_counter_ns`` stamp per token): a noise-free bound
+   on what the profiler adds to each request.
 2. Repeatability: ``measure_latency`` run five times in a row; spread of P95 across runs.
 
 Model: the real SmolLM2-135M-Instruct (``--model-dir`` a converted folder, else the
@@ -25,14 +26,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import LogitsProcessorList
 
 from slm_assets.config import load_settings
-from slm_assets.core.models.loading import load_model
+from slm_assets.core.evaluation.prompts import build_prompt
+from slm_assets.core.inference.registry import load_engine
+from slm_assets.core.inference.transformers import TransformersConfig, TransformersEngine
 from slm_assets.core.profiling.environment import fingerprint
 from slm_assets.core.profiling.latency import LatencyRounds, measure_latency
-from slm_assets.core.profiling.runner import GenerationRunner, StepClock
-from slm_assets.core.evaluation.prompts import build_prompt
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_profile.json"
 BASE_KEY = "smollm2-135m-instruct@base"
@@ -52,9 +52,10 @@ def resolve_model(args) -> tuple[object, str]:
     if args.tiny:
         from slm_assets.testing import build_tiny_model
 
-        return load_model(build_tiny_model(Path(tempfile.mkdtemp()) / "tiny"), device=args.device), "tiny random Llama"
+        folder = build_tiny_model(Path(tempfile.mkdtemp()) / "tiny")
+        return TransformersEngine.load(folder, TransformersConfig(device=args.device)), "tiny random Llama"
     if args.model_dir:
-        return load_model(args.model_dir, device=args.device), str(args.model_dir)
+        return TransformersEngine.load(args.model_dir, TransformersConfig(device=args.device)), str(args.model_dir)
     from slm_assets.core.models.registry import RegistryError, get_registry
 
     settings = load_settings(args.config)
@@ -62,13 +63,12 @@ def resolve_model(args) -> tuple[object, str]:
         version = get_registry(settings).get(BASE_KEY)
     except RegistryError as exc:
         sys.exit(f"no SmolLM2 found ({exc}); run `slm-bench import-base-model`, pass --model-dir, or use --tiny")
-    return load_model(version, device=args.device), BASE_KEY
+    return load_engine(version, device=args.device), BASE_KEY
 
 
 def overhead(loaded, prompts: list[str], new_tokens: int, pairs: int) -> dict:
-    runner = GenerationRunner(loaded.model, loaded.tokenizer, loaded.device)
-    rounds = LatencyRounds(runner, prompts, new_tokens)
-    encoded = [runner.encode([p]) for p in prompts]
+    rounds = LatencyRounds(loaded, prompts, new_tokens)
+    encoded = [loaded.tokenizer([p], return_tensors="pt", add_special_tokens=False).to(loaded.device) for p in prompts]
     sync = torch.cuda.synchronize if str(loaded.device).startswith("cuda") else (lambda: None)
 
     def bare(i: int) -> float:
@@ -76,7 +76,7 @@ def overhead(loaded, prompts: list[str], new_tokens: int, pairs: int) -> dict:
         start = time.perf_counter()
         with torch.inference_mode():
             loaded.model.generate(**encoded[i % len(encoded)], max_new_tokens=new_tokens,
-                                  min_new_tokens=new_tokens, do_sample=False, pad_token_id=runner.pad_id)
+                                  min_new_tokens=new_tokens, do_sample=False, pad_token_id=loaded.decoder.pad_id)
         sync()
         return (time.perf_counter() - start) * 1000
 
@@ -107,14 +107,11 @@ def overhead(loaded, prompts: list[str], new_tokens: int, pairs: int) -> dict:
 
 
 def instrumentation_cost(loaded, new_tokens: int, bare_median_ms: float, calls: int = 20_000) -> dict:
-    """What the timed window gains per request from the profiler: one ``StepClock`` call per token."""
-    vocab = loaded.model.config.vocab_size
-    scores = torch.zeros((1, vocab), device=loaded.device)
-    ids = torch.zeros((1, 16), dtype=torch.long, device=loaded.device)
-    processors = LogitsProcessorList([StepClock()])
+    """What the timed window gains per request from the profiler: one step stamp per token."""
+    stamps: list[int] = []
     start = time.perf_counter_ns()
     for _ in range(calls):
-        processors(ids, scores)
+        stamps.append(time.perf_counter_ns())
     per_token_ns = (time.perf_counter_ns() - start) / calls
     return {
         "per_token_ns": per_token_ns,
@@ -124,10 +121,9 @@ def instrumentation_cost(loaded, new_tokens: int, bare_median_ms: float, calls: 
 
 
 def repeatability(loaded, prompts: list[str], new_tokens: int, runs: int, seconds: float) -> dict:
-    runner = GenerationRunner(loaded.model, loaded.tokenizer, loaded.device)
     p95s = []
     for r in range(runs):
-        result = measure_latency(runner, prompts, new_tokens, min_seconds=seconds, min_requests=len(prompts),
+        result = measure_latency(loaded, prompts, new_tokens, min_seconds=seconds, min_requests=len(prompts),
                                  repeats=1, max_dispersion=1.0)
         p95s.append(result["p95_ms"])
         print(f"  run {r + 1}/{runs}: P95 {result['p95_ms']:.1f} ms over {result['requests']} requests", flush=True)
@@ -158,10 +154,9 @@ def main() -> int:
 
     loaded, which = resolve_model(args)
     settings = load_settings(args.config)
-    prompts = [build_prompt(loaded.tokenizer, settings.task, settings.task_labels(), r) for r in REQUESTS]
-    runner = GenerationRunner(loaded.model, loaded.tokenizer, loaded.device)
+    prompts = [build_prompt(loaded, settings.task, settings.task_labels(), r) for r in REQUESTS]
     for p in prompts[:3]:  # warm-up, uncounted
-        runner.generate(runner.encode([p]), args.new_tokens)
+        loaded.generate_fixed([p], new_tokens=args.new_tokens)
     print(f"model: {which} on {loaded.device}, {torch.get_num_threads()} threads, {args.new_tokens} new tokens")
     print(f"overhead: {args.pairs} interleaved pairs ...", flush=True)
     over = overhead(loaded, prompts, args.new_tokens, args.pairs)

@@ -15,8 +15,9 @@ import hashlib
 import json
 import os
 import re
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -32,7 +33,14 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and inf compare False with every bound, so they would slip past each ``ge``/``le``.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+PositiveInt = Annotated[int, Field(ge=1)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Seed = Annotated[int, Field(ge=0, lt=2**32)]
+"""numpy's seeds: non-negative, 32 bits."""
 
 
 # --------------------------------------------------------------------------- logs
@@ -67,6 +75,29 @@ class LogSource(_Strict):
     """Under the ``predefined`` strategy: every row of this source belongs to this split."""
 
 
+class TimestampWindow(_Strict):
+    """Timestamps a log row may plausibly carry; a row outside is quarantined (``implausible_timestamp``)."""
+
+    not_before: datetime = datetime(1990, 1, 1, tzinfo=timezone.utc)
+    not_after: datetime | None = None
+    """A fixed upper bound (reproducible re-ingestion of old logs); unset: the ingestion's
+    start time plus ``future_days``."""
+    future_days: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    """Clock skew tolerated beyond the ingestion's start time when ``not_after`` is unset."""
+
+    @field_validator("not_before", "not_after")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        # A bound without a zone is read as UTC, the zone the canonical timestamps are stored in.
+        return v.replace(tzinfo=timezone.utc) if v is not None and v.tzinfo is None else v
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TimestampWindow":
+        if self.not_after is not None and self.not_after <= self.not_before:
+            raise ValueError("logs.timestamp_window.not_after must be later than not_before")
+        return self
+
+
 class LogsConfig(_Strict):
     sources: list[LogSource] = Field(default_factory=lambda: [LogSource(path="{data_dir}/logs")])
     columns: ColumnMapping = Field(default_factory=ColumnMapping)
@@ -80,6 +111,7 @@ class LogsConfig(_Strict):
     """How much of a quarantined row's raw bytes is kept (its full size and SHA-256 always are)."""
     workers: int = Field(default=0, ge=0)
     """Processes parsing large JSONL files in parallel (0: one per CPU core; 1: all in-process)."""
+    timestamp_window: TimestampWindow = Field(default_factory=TimestampWindow)
 
 
 # ------------------------------------------------------------------------- golden
@@ -97,17 +129,17 @@ class NearDuplicateConfig(_Strict):
 class GoldenConfig(_Strict):
     version: str = "v1"
     strategy: Strategy = "stratified"
-    fractions: dict[Literal["train", "validation", "test"], float] = Field(
+    fractions: dict[Literal["train", "validation", "test"], Fraction] = Field(
         default_factory=lambda: {"train": 0.7, "validation": 0.1, "test": 0.2}
     )
-    max_rows: dict[Literal["train", "validation", "test"], int] | None = None
+    max_rows: dict[Literal["train", "validation", "test"], PositiveInt] | None = None
     """Target sizes per split (``temporal+stratified`` samples down to them)."""
     min_per_stratum: int = Field(default=1, ge=0)
     embargo_days: float = Field(default=7.0, ge=0)
     predefined_validation_fraction: float = Field(default=0.0, ge=0, lt=1)
     """Under ``predefined``, when the sources carry no validation rows: the share of the
     predefined train units carved out (stratified, seeded) as validation; 0 keeps it empty."""
-    seed: int = 13
+    seed: Seed = 13
     near_duplicate: NearDuplicateConfig = Field(default_factory=NearDuplicateConfig)
     label_shift_tolerance: float = Field(default=0.1, gt=0, le=1)
     """Total-variation distance between split label distributions that raises a warning."""
@@ -164,7 +196,7 @@ class RobustnessConfig(_Strict):
         default_factory=lambda: ["paraphrase", "casing", "whitespace_punctuation", "typos", "label_order"]
     )
     subset_size: int = Field(default=100, ge=1)
-    seed: int = 0
+    seed: Seed = 0
     typo_rate: float = Field(default=0.05, ge=0, le=1)
 
 
@@ -175,6 +207,8 @@ class EvaluationConfig(_Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     share_prompt_prefix: bool = True
     """Prefill the prompts' common head (instruction, label list) once per run; off: every batch prefills it."""
+    max_error_rate: float = Field(default=0.05, ge=0, le=1)
+    """A run in which a larger fraction of prompts fails to generate fails, quoting the first error."""
     robustness: RobustnessConfig = Field(default_factory=RobustnessConfig)
 
 
@@ -206,7 +240,7 @@ class ProfilingConfig(_Strict):
     latency_prompts: int = Field(default=32, gt=0)
     latency_min_seconds: float = Field(default=10.0, ge=0)
     latency_new_tokens: int = Field(default=16, gt=0)
-    batch_sizes: list[int] = Field(default_factory=lambda: [1, 4, 8, 16, 32])
+    batch_sizes: list[PositiveInt] = Field(default_factory=lambda: [1, 4, 8, 16, 32], min_length=1)
     throughput_new_tokens: int = Field(default=32, gt=0)
     repeats: int = Field(default=3, ge=1)
     max_relative_dispersion: float = Field(default=0.1, gt=0)
@@ -218,14 +252,17 @@ class ProfilingConfig(_Strict):
     """Idle power is measured over this window just before the energy window (NVML, RAPL)."""
     bandwidth_test_mb: int = Field(default=256, gt=0)
     """Array size of the memory-bandwidth copy test (the roofline's denominator)."""
+    memory_in_fresh_process: bool = True
+    """On CPU, measure the engine's peak memory in a fresh spawned process (this process's RSS
+    holds earlier work: an evaluation, a fine-tune); off: this process's RSS, labelled as such."""
 
 
 class SloConfig(_Strict):
-    p95_latency_ms: float = 100.0
-    tokens_per_second: float = 1000.0
-    vram_gb: float = 4.0
-    hallucination_rate: float = 0.005
-    energy_j_per_inference: float = 0.5
+    p95_latency_ms: float = Field(default=100.0, gt=0)
+    tokens_per_second: float = Field(default=1000.0, gt=0)
+    vram_gb: float = Field(default=4.0, gt=0)
+    hallucination_rate: Fraction = 0.005
+    energy_j_per_inference: float = Field(default=0.5, gt=0)
 
 
 class CostConfig(_Strict):
@@ -311,6 +348,13 @@ class DriftConfig(_Strict):
     max_length_psi: float = Field(default=0.25, gt=0)
     length_mean_ratio_bounds: tuple[float, float] = (0.7, 1.4)
     """Mean input length of recent rows over golden_test's; the mean follows long outliers, hence the wide band."""
+
+    @field_validator("length_mean_ratio_bounds")
+    @classmethod
+    def _ordered_bounds(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0 < v[0] < v[1]:
+            raise ValueError(f"must be two ratios 0 < low < high, got {list(v)}")
+        return v
     max_unseen_vocabulary_share: float = Field(default=0.2, gt=0, le=1)
     max_stratum_psi: float = Field(default=0.25, gt=0)
 
@@ -355,7 +399,7 @@ class FinetuneConfig(_Strict):
     validation_examples: int = Field(default=64, gt=0)
     patience: int = Field(default=3, ge=1)
     """Stop after this many validations without a better validation loss."""
-    seed: int = 0
+    seed: Seed = 0
     device: Literal["auto", "cpu", "cuda"] = "cpu"
 
 
@@ -447,6 +491,52 @@ def _expand_env(value: Any) -> Any:
     return value
 
 
+MAX_YAML_VALUES = 100_000
+"""Values a config may hold once its aliases are expanded: a real config has a few hundred,
+and a kilobyte of nested aliases (an "alias bomb") expands to billions and hangs loading."""
+
+
+def _expanded_size(path: Path, node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
+    """How many values ``node`` stands for with every alias expanded (memoised per node)."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if id(node) in open_nodes:
+        raise ConfigError(f"{path}: line {node.start_mark.line + 1}: a YAML alias refers to itself (recursive anchor)")
+    open_nodes.add(id(node))
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    else:
+        children = []
+    total = 1
+    for child in children:
+        total += _expanded_size(path, child, sizes, open_nodes)
+        if total > MAX_YAML_VALUES:
+            raise ConfigError(
+                f"{path}: line {node.start_mark.line + 1}: YAML aliases expand to more than {MAX_YAML_VALUES} values "
+                "(an alias bomb?); write the values out instead of nesting aliases"
+            )
+    open_nodes.discard(id(node))
+    sizes[id(node)] = total
+    return total
+
+
+def _load_yaml(path: Path, text: str) -> Any:
+    """``yaml.safe_load`` that measures the composed document before building it (see MAX_YAML_VALUES)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(path, node, {}, set())
+        return loader.construct_document(node)
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: YAML nested too deeply") from exc
+    finally:
+        loader.dispose()
+
+
 def _format_validation_error(path: Path, exc: ValidationError) -> str:
     lines = [f"{path}: invalid configuration"]
     for err in exc.errors():
@@ -463,7 +553,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, overrides: dict[st
     """
     config_path = Path(path or os.environ.get("SLM_CONFIG") or DEFAULT_CONFIG).expanduser().resolve()
     try:
-        raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+        raw = _load_yaml(config_path, config_path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as exc:
         raise ConfigError(f"{config_path}: config file not found (set SLM_CONFIG or pass --config)") from exc
     except yaml.YAMLError as exc:

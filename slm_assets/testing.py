@@ -1,6 +1,6 @@
 """Tiny models for tests, benchmarks of the plumbing and the UI test.
 
-They are real ``transformers`` Llama models (random weights, a byte-level BPE
+They are real ``transformers`` models (Llama by default, see ``TINY_ARCHITECTURES``) (random weights, a byte-level BPE
 tokenizer trained here on generated text, a ChatML chat template like
 SmolLM2's), small enough to build in about a second on a CPU.
 """
@@ -56,6 +56,25 @@ def build_tokenizer(corpus: list[str] | None = None, vocab_size: int = 600):
     return fast
 
 
+TINY_ARCHITECTURES = ("llama", "qwen2", "mistral", "phi3", "gemma", "gpt2", "opt", "gpt_neox")
+
+
+def _tiny_config_fields(model_type: str, hidden: int, layers: int) -> dict:
+    """Size fields under each architecture's own names."""
+    if model_type == "gpt2":
+        return {"n_embd": hidden, "n_layer": layers, "n_head": 4, "n_positions": 1024}
+    common = {"hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": 4,
+              "max_position_embeddings": 1024}
+    if model_type == "opt":
+        return {**common, "ffn_dim": hidden * 2, "word_embed_proj_dim": hidden}
+    if model_type == "gpt_neox":
+        return {**common, "intermediate_size": hidden * 2}
+    fields = {**common, "intermediate_size": hidden * 2, "num_key_value_heads": 2}
+    if model_type == "gemma":
+        fields["head_dim"] = hidden // 4
+    return fields
+
+
 def build_tiny_model(
     out_dir: str | Path,
     seed: int = 0,
@@ -64,36 +83,34 @@ def build_tiny_model(
     corpus: list[str] | None = None,
     chat_template: bool = True,
     initializer_range: float = 0.02,
+    model_type: str = "llama",
 ) -> Path:
-    """Write a tiny random-weight ``LlamaForCausalLM`` folder (safetensors) and return it.
+    """Write a tiny random-weight causal LM folder (safetensors) and return it: Llama by default,
+    or any of ``TINY_ARCHITECTURES``.
 
     The default initialisation makes a model that answers almost nothing but newlines;
     ``initializer_range`` around 0.25 gives sharper, prompt-dependent greedy answers.
     """
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import AutoConfig, AutoModelForCausalLM
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tokenizer(corpus)
     if not chat_template:
         tokenizer.chat_template = None
-    config = LlamaConfig(
+    config = AutoConfig.for_model(
+        model_type,
         vocab_size=len(tokenizer),
-        hidden_size=hidden_size,
-        intermediate_size=hidden_size * 2,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=True,
         initializer_range=initializer_range,
+        **_tiny_config_fields(model_type, hidden_size, layers),
     )
     torch.manual_seed(seed)
-    model = LlamaForCausalLM(config)
+    model = AutoModelForCausalLM.from_config(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.save_pretrained(out, safe_serialization=True)

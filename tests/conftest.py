@@ -20,17 +20,6 @@ for _var in ("SLM_CONFIG", "SLM_DATA_DIR", "SLM_REGISTRY_DIR", "DAGSTER_HOME"):
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 
-@pytest.fixture(autouse=True)
-def _no_stale_dagster_state_storage():
-    # Dagster keeps the "current" defs-state storage in a context variable that an instance
-    # sets when entered; one left behind by an earlier test refers to a garbage-collected
-    # instance and breaks the next dg.materialize ("undefined DagsterInstance weakref").
-    from dagster._core.storage.defs_state.base import set_defs_state_storage
-
-    with set_defs_state_storage(None):
-        yield
-
-
 @pytest.fixture
 def one_torch_thread():
     """Opt-in (autouse in model-heavy folders): several test processes share 2 cores here, and
@@ -63,6 +52,15 @@ def tiny_model_dir(tmp_path_factory):
     from slm_assets.testing import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model") / "model", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory):
+    """A tiny float32 GGUF (llama architecture, ChatML template); the same weights as a transformers
+    folder lie in ``tiny_gguf.parent.parent / "hf"``."""
+    from slm_assets.testing_gguf import build_tiny_gguf
+
+    return build_tiny_gguf(tmp_path_factory.mktemp("tiny-gguf"))[0]
 
 
 def shared_dataset(*parts: str) -> Path:

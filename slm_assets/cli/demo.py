@@ -2,14 +2,16 @@
 
 Stages: synthetic logs (if absent) -> ingestion, golden splits and their checks ->
 import SmolLM2-135M-Instruct as ``production`` -> its evaluation, profile, comparison
-and report (the ``evaluate_model_version`` job) -> a reference fine-tune on golden_train
--> the same job for the candidate, compared with production -> a printed summary.
+and report (the ``evaluate_model_version`` job) -> the evaluation and profile of the same model
+as it ships, its Q4_1 GGUF on llama.cpp (``@base-q4_1``, in the leaderboard beside it) -> a
+reference fine-tune on golden_train -> the same job for the candidate, compared with production -> a printed summary.
 Every stage reuses what exists (frozen golden set, registered versions, current
 evaluations and profiles, cached predictions), so a second run is much faster.
 Exit 0 when the candidate passes, 1 on a regression, 2 on an error.
 """
 
 import argparse
+import importlib.util
 import os
 import shutil
 import sys
@@ -122,9 +124,11 @@ def materialize_data(instance: dg.DagsterInstance, log_level: str) -> None:
           + (f"; warnings: {', '.join(failed)}" if failed else ""))
 
 
-def run_version_job(settings: Settings, instance: dg.DagsterInstance, version: ModelVersion, log_level: str) -> bool:
+def run_version_job(settings: Settings, instance: dg.DagsterInstance, version: ModelVersion, log_level: str,
+                    only: tuple[str, ...] | None = None) -> bool:
     """The ``evaluate_model_version`` job on the version's partition, skipping a current evaluation or
-    profile (the gate's rule); True on success, False when the blocking ``no_regression`` check failed."""
+    profile (the gate's rule), and any asset not in ``only``; True on success, False when the
+    blocking ``no_regression`` check failed."""
     from slm_assets.cli.gate import REGRESSION as GATE_REGRESSION
     from slm_assets.cli.gate import _failure_reason, _needed
     from slm_assets.defs.partitions import model_versions
@@ -142,7 +146,11 @@ def run_version_job(settings: Settings, instance: dg.DagsterInstance, version: M
             run_config=_run_config(log_level), raise_on_error=False, tags={"slm/source": "demo"},
         )
 
-    result = execute(_needed(settings, version))
+    keys = [k for k in _needed(settings, version) if only is None or k in only]
+    if not keys:
+        print(f"{version.key}: {', '.join(only or ())} current, nothing to run")
+        return True
+    result = execute(keys)
     if result.success:
         return True
     code, reason = _failure_reason(result)
@@ -187,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
     # The Dagster resource reads the same file: SlmSettings() falls back to $SLM_CONFIG.
     os.environ["SLM_CONFIG"] = str(settings.config_path)
     steps = args.steps or settings.finetune.steps
-    stages = Stages(total=6)
+    stages = Stages(total=7)
     try:
         instance = demo_instance()
         print(f"config {settings.config_path}\ndata   {settings.data_dir}\nDagster instance {os.environ['DAGSTER_HOME']}")
@@ -201,6 +209,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"{baseline.key} {'imported' if imported.imported else 'already registered'}")
         with stages.stage(f"evaluate + profile {baseline.key}"):
             run_version_job(settings, instance, baseline, args.log_level)
+        gguf = imported.gguf_version
+        with stages.stage(f"evaluate + profile {gguf.key} (GGUF on llama.cpp)"):
+            # Evaluation and profile only: the leaderboard, redrawn by the candidate's report,
+            # shows it beside the float32 conversion (a comparison would add side-by-side rounds).
+            if importlib.util.find_spec("llama_cpp") is None:
+                print(f"llama-cpp-python is not installed: {gguf.key} skipped (`make install` builds it)")
+            else:
+                run_version_job(settings, instance, gguf, args.log_level,
+                                only=("model_evaluation", "hardware_profile"))
         with stages.stage(f"fine-tune ({steps} steps)"):
             candidate = ensure_finetuned(settings, baseline, steps)
         with stages.stage(f"evaluate + profile + compare {candidate.key}"):

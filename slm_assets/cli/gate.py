@@ -5,6 +5,8 @@ checks, its evaluation and profile when missing or stale, the comparison and its
 blocking ``no_regression`` check, the report), prints a Markdown summary, writes
 JSON, appends to ``$GITHUB_STEP_SUMMARY`` when set.
 Exit 0 pass (or no baseline yet), 1 regression, 2 error; a one-line reason on stderr.
+An infrastructure failure (instance database down, registry, missing or unreadable files)
+is always 2, never 1: CI must not read an outage as a regression.
 """
 
 import argparse
@@ -15,10 +17,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from slm_assets.config import Settings, load_settings
+from slm_assets.config import ConfigError, Settings, load_settings
 from slm_assets.core.comparison.compare import markdown_table
 from slm_assets.core.io import atomic_write_json
-from slm_assets.core.models.registry import ModelRef, ModelVersion, RegistryError, get_registry
+from slm_assets.core.models.registry import ModelChangedError, ModelRef, ModelVersion, RegistryError, get_registry
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
 from slm_assets.core import layout
@@ -118,10 +120,32 @@ def _finish(args, candidate: str, code: int, reason: str, comparison: dict | Non
     return code
 
 
+def _one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
+
+
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _gate(args)
+    except ConfigError:
+        raise  # exit 2 in cli.main, with every invalid key listed
+    except Exception as exc:  # anything outside the verdict is infrastructure: exit 2 with one line
+        reason = f"infrastructure error, no verdict: {_one_line(exc)}"
+        try:
+            return _finish(args, args.candidate, ERROR, reason)
+        except Exception as second:  # the summary or JSON file cannot be written either
+            print(f"slm-bench gate: {reason}; and writing the result failed: {_one_line(second)}", file=sys.stderr)
+            return ERROR
+
+
+def _gate(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     try:
         version = get_registry(settings).get(ModelRef.parse(args.candidate))
+    except ModelChangedError as exc:
+        return _finish(args, args.candidate, ERROR, f"registered model changed: {exc}")
     except RegistryError as exc:
         return _finish(args, args.candidate, ERROR, f"unknown model: {exc}")
     key = version.key

@@ -12,7 +12,8 @@ from slm_assets.core.models.registry import RegistryError
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "import-base-model",
-        help="convert the bundled SmolLM2-135M-Instruct GGUF to safetensors and register it (idempotent)",
+        help="convert the bundled SmolLM2-135M-Instruct GGUF to safetensors and register it as @base, "
+        "and the GGUF itself, unconverted, as @base-q4_1 on llama.cpp (idempotent)",
     )
     parser.add_argument("--no-alias", action="store_true",
                         help="do not point the production alias at it (default: only when none exists)")
@@ -30,4 +31,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     state = "imported" if result.imported else "already present"
     print(f"{result.version.key} {state} at {result.version.path} ({result.seconds:.1f} s)")
+    if result.gguf_version is not None:
+        print(f"{result.gguf_version.key} at {result.gguf_version.path} (GGUF on llama_cpp)")
     return 0

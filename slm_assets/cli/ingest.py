@@ -1,6 +1,7 @@
 """``slm-bench ingest``: production_logs and quarantined_logs from the command line (no Dagster run)."""
 
 import sys
+from pathlib import Path
 
 from slm_assets.config import load_settings
 from slm_assets.core.ingestion.logs import IngestError, ingest_logs
@@ -36,6 +37,7 @@ def run(args) -> int:
     print(f"  labelled rows    {report.labelled_rows:>12,}")
     if report.time_min:
         print(f"  time range       {report.time_min} .. {report.time_max}")
+    print(f"  version          {report.version} (published as {Path(report.production_path).parents[2] / 'current'})")
     print(f"  production_logs  {report.production_path}")
     print(f"  quarantined_logs {report.quarantine_path}")
     return 0

@@ -10,13 +10,15 @@ from slm_assets.core.models.registry import ModelCard, RegistryError, get_regist
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "register", help="add a Hugging Face model folder to the registry as NAME@VERSION (immutable)"
+        "register", help="add a Hugging Face model folder, or a GGUF (a .gguf file, or a folder holding exactly one), "
+        "to the registry as NAME@VERSION (immutable); a GGUF's card runs on the llama_cpp engine"
     )
-    parser.add_argument("path", help="model folder (config.json, *.safetensors, tokenizer)")
+    parser.add_argument("path", help="model folder (config.json, *.safetensors, tokenizer), a .gguf file, "
+                        "or a folder holding one .gguf")
     parser.add_argument("--name", required=True)
     parser.add_argument("--version", required=True)
     parser.add_argument("--card", help="JSON model card (task, prompt_template, base_model, training_data...); "
-                        "default: a card with the configured task")
+                        "engine, engine_options...); default: a card with the configured task")
     parser.add_argument("--alias", help="point this alias (e.g. production) at the new version, audited")
     parser.set_defaults(func=run)
 

@@ -2,7 +2,8 @@
 
 ```
 <data_dir>/logs/                         default log source (synthetic logs land here)
-<data_dir>/ingested/                     production_logs + quarantined_logs + ingest report
+<data_dir>/ingested/                     production_logs + quarantined_logs + ingest report,
+                                         published together: versions/<v>/ behind the current link
 <data_dir>/golden/<version>/             frozen splits + manifest.json
 <data_dir>/evaluations/<key>/<golden>/   metrics.json, predictions.parquet (+ nightly archives)
 <data_dir>/profiles/<key>/profile.json
@@ -21,6 +22,7 @@ it depends on) and is current exactly when the stamp equals the one it would get
 """
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -120,8 +122,20 @@ def leaderboard_file(settings: Any) -> Path:
     return reports_root(settings) / LEADERBOARD_FILE
 
 
+INGESTED_VERSIONS = "versions"
+INGESTED_POINTER = "current"
+
+
+def published_ingestion(out_dir: Path) -> Path:
+    """The folder of the current ingestion outputs in ``out_dir`` (``ingested/`` or ``ingest --out``):
+    the ``current`` link (swapped by each ingestion) resolved once, so a reader that hashes a file
+    and then reads it sees one ingestion; ``out_dir`` itself when nothing was published through it."""
+    pointer = Path(out_dir) / INGESTED_POINTER
+    return Path(out_dir) / os.readlink(pointer) if pointer.is_symlink() else Path(out_dir)
+
+
 def production_logs_file(settings: Any) -> Path:
-    return ingested_dir(settings) / "production_logs.parquet"
+    return published_ingestion(ingested_dir(settings)) / "production_logs.parquet"
 
 
 def history_file(settings: Any) -> Path:

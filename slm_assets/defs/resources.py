@@ -1,9 +1,10 @@
-"""Resources shared by every stage: the validated settings."""
+"""Resources shared by every stage: the validated settings, and the run's loaded engines."""
 
 import dagster as dg
 from pydantic import PrivateAttr
 
 from slm_assets.config import Settings, load_settings
+from slm_assets.core.inference.engine_cache import EngineCache
 
 
 class SlmSettings(dg.ConfigurableResource):
@@ -21,6 +22,27 @@ class SlmSettings(dg.ConfigurableResource):
         return self._settings
 
 
+class ModelEngines(dg.ConfigurableResource):
+    """The run's loaded inference engines: each model version loaded once per run, whichever
+    assets of the run (evaluation, profile, comparison) ask for it, and freed when the run ends.
+    Run-scoped under the in-process executor of the per-version job (one resource per step
+    process otherwise)."""
+
+    _cache: EngineCache | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._cache = EngineCache()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._cache is not None:
+            self._cache.close()
+
+    def get(self) -> EngineCache:
+        if self._cache is None:  # used outside a run (direct invocation in tests)
+            self._cache = EngineCache()
+        return self._cache
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(resources={"slm": SlmSettings()})
+    return dg.Definitions(resources={"slm": SlmSettings(), "engines": ModelEngines()})

@@ -55,3 +55,35 @@ def test_webhook_failures_are_logged_never_raised(webhook_server, monkeypatch, c
         assert send_alert(ALERT, AlertsConfig(timeout_seconds=2)) is False
     assert "webhook POST failed" in caplog.text and closed not in caplog.text
     assert post_webhook("not a url", {}, timeout_seconds=1) is False
+
+
+SECRET = "tok-S3CRET"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [f"http://127.0.0.1:9/hook\x01?token={SECRET}", f"http://127.0.0.1:9/ho ok?token={SECRET}",
+     f"http://[::1/{SECRET}", f"http://127.0.0.1:99999/{SECRET}"],
+    ids=["control-character", "space", "broken-ipv6", "bad-port"],
+)
+def test_hostile_webhook_url_never_raises_nor_leaks_its_token(url, monkeypatch, caplog):
+    monkeypatch.setenv("SLM_ALERT_WEBHOOK_URL", url)
+    with caplog.at_level(logging.DEBUG):
+        assert send_alert(ALERT, AlertsConfig(timeout_seconds=1)) is False
+    assert SECRET not in caplog.text and "ALERT run failed" in caplog.text
+
+
+def test_any_library_error_is_swallowed_without_the_url(monkeypatch, caplog):
+    import http.client
+
+    from slm_assets.core.automation import alerts
+
+    url = f"http://hooks.example/{SECRET}"
+
+    def boom(*args, **kwargs):
+        raise http.client.InvalidURL(f"URL can't contain control characters. {url!r}")
+
+    monkeypatch.setattr(alerts.urllib.request, "urlopen", boom)
+    with caplog.at_level(logging.DEBUG):
+        assert post_webhook(url, {"a": 1}, timeout_seconds=1) is False
+    assert "InvalidURL" in caplog.text and SECRET not in caplog.text

@@ -1,6 +1,5 @@
 """The reference fine-tune: trains on golden train only, stops on validation, registers a carded version."""
 
-import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -11,8 +10,8 @@ from slm_assets.cli import main as cli_main
 from slm_assets.core.golden import store as golden_store
 from slm_assets.core.models.finetune import IGNORE_INDEX, FinetuneError, encode_examples, finetune
 from slm_assets.core.models.registry import ModelCard, get_registry
-from slm_assets.core.schema import LOG_SCHEMA
 from slm_assets.core import layout
+from tests.support.log_rows import log_frame
 
 LABELS = ["refund", "login", "order"]
 TEXT = {"refund": "i want my money back for the charge", "login": "cannot login to my account password", "order": "where is my order delivery status"}
@@ -22,26 +21,11 @@ def golden_frame(n: int, offset: int) -> pd.DataFrame:
     rows = []
     for i in range(offset, offset + n):
         label = LABELS[i % 3]
-        text = f"{TEXT[label]} number {i}"
         rows.append(
-            {
-                "example_id": f"ex-{i}",
-                "input": text,
-                "reference": label,
-                "timestamp": datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=i),
-                "stratum": "all",
-                "group_id": None,
-                "split": None,
-                "content_hash": hashlib.sha256(text.encode()).hexdigest(),
-                "occurrences": 1,
-                "source_file": "logs.jsonl",
-                "source_line": i + 1,
-                "metadata": None,
-            }
+            {"example_id": f"ex-{i}", "input": f"{TEXT[label]} number {i}", "reference": label,
+             "timestamp": datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=i), "source_line": i + 1}
         )
-    frame = pd.DataFrame(rows, columns=LOG_SCHEMA.names)
-    frame["timestamp"] = frame["timestamp"].astype("datetime64[us, UTC]")
-    return frame
+    return log_frame(rows)
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ import dagster as dg
 from slm_assets.defs.comparison.assets import baseline_comparison
 from slm_assets.defs.evaluation.assets import model_evaluation
 from slm_assets.defs.partitions import model_versions
-from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.resources import ModelEngines, SlmSettings
 from tests.comparison.test_gate import SECTIONS
 from tests.evaluation.helpers import register, write_test_golden
 
@@ -23,7 +23,7 @@ def test_baseline_evaluation_is_a_materialization_of_its_partition(make_settings
         [baseline_comparison],
         partition_key="tiny@v2",
         instance=instance,
-        resources={"slm": SlmSettings(config_path=str(settings.config_path))},
+        resources={"slm": SlmSettings(config_path=str(settings.config_path)), "engines": ModelEngines()},
         run_config={"ops": {"baseline_comparison": {"config": {"baseline": "tiny@v1"}}}},
     )
     assert result.success

@@ -114,7 +114,7 @@ def test_broken_model_is_an_error(settings, tiny_model_dir, capsys, tmp_path):
     os.chmod(weights, 0o644)
     weights.write_bytes(weights.read_bytes()[:100])  # truncated after registration
     code, reason, _, _ = gate(settings, capsys, "tiny@v1", tmp_path)
-    assert code == 2 and "model_evaluation failed" in reason, reason
+    assert code == 2 and "registered model changed" in reason and "model.safetensors" in reason, reason
 
 
 def test_tampered_golden_set_is_an_error(settings, tiny_model_dir, capsys, tmp_path):

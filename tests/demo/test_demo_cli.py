@@ -1,5 +1,6 @@
 """`slm-bench demo` end to end on a tiny model and tiny data, on a persistent Dagster instance."""
 
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -46,15 +47,16 @@ def _materialized(instance: dg.DagsterInstance, key: str, partition: str | None 
     return bool(records)
 
 
-def test_demo_runs_the_whole_loop_then_reuses_it(tmp_path, tiny_model_dir, monkeypatch, capsys):
+def test_demo_runs_the_whole_loop_then_reuses_it(tmp_path, tiny_model_dir, tiny_gguf, monkeypatch, capsys):
     config = _tiny_config(tmp_path)
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("SLM_CONFIG", str(config))  # restored after the test (the demo sets it too)
-    # The real import converts SmolLM2's GGUF; here the tiny model stands in for the conversion.
-    monkeypatch.setattr(base_model, "find_gguf", lambda: tmp_path / "stand-in.gguf")
+    # The real import converts SmolLM2's GGUF; here the tiny model stands in for the conversion,
+    # and a tiny GGUF for the one registered as it ships (@base-q4_1, on llama.cpp).
+    monkeypatch.setattr(base_model, "find_gguf", lambda: tiny_gguf)
     monkeypatch.setattr(base_model, "convert_gguf", lambda gguf, out, progress: shutil.copytree(tiny_model_dir, out))
 
     assert main(["--config", str(config), "demo", "--rows", "1500"]) in (0, 1)
@@ -82,7 +84,13 @@ def test_demo_runs_the_whole_loop_then_reuses_it(tmp_path, tiny_model_dir, monke
     assert f"Verdict: {comparison['verdict'].upper()}" in out
 
     instance = dg.DagsterInstance.get()
-    assert set(instance.get_dynamic_partitions(model_versions.name)) == {base, candidate}
+    shipped = "smollm2-135m-instruct@base-q4_1"
+    with_gguf = importlib.util.find_spec("llama_cpp") is not None
+    assert set(instance.get_dynamic_partitions(model_versions.name)) == {base, candidate} | ({shipped} if with_gguf else set())
+    if with_gguf:
+        assert shipped in (settings_data / "reports" / "leaderboard.html").read_text()
+        for key in ("model_evaluation", "hardware_profile"):
+            assert _materialized(instance, key, shipped), key
     for key in ("production_logs", "quarantined_logs", "golden_train", "golden_validation", "golden_test",
                 "production_drift"):
         assert _materialized(instance, key), key

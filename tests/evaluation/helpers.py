@@ -1,6 +1,5 @@
 """Golden sets, registered tiny models and settings for the evaluation tests."""
 
-import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -8,7 +7,7 @@ import pandas as pd
 from slm_assets.core.golden.store import write_golden
 from slm_assets.core.normalize import normalize_text
 from slm_assets.core.models.registry import ModelCard, get_registry
-from slm_assets.core.schema import LOG_SCHEMA
+from tests.support.log_rows import log_frame
 
 LABELS = ["refund", "login", "delivery"]
 _WORDS = "my order card password refund invoice app broken where please cancel help account shipping".split()
@@ -22,24 +21,10 @@ def golden_rows(n: int, offset: int = 0, labels=LABELS) -> pd.DataFrame:
             f"{' '.join(_WORDS[(i * k) % len(_WORDS)] for k in range(1, 2 + i % 6))} request {i}"
         )
         rows.append(
-            {
-                "example_id": f"ex-{i}",
-                "input": text,
-                "reference": labels[i % len(labels)],
-                "timestamp": None,
-                "stratum": f"product={'app' if i % 2 else 'web'}",
-                "group_id": None,
-                "split": None,
-                "content_hash": hashlib.sha256(text.encode()).hexdigest(),
-                "occurrences": 1,
-                "source_file": "logs.jsonl",
-                "source_line": i + 1,
-                "metadata": None,
-            }
+            {"example_id": f"ex-{i}", "input": text, "reference": labels[i % len(labels)],
+             "stratum": f"product={'app' if i % 2 else 'web'}", "source_line": i + 1}
         )
-    frame = pd.DataFrame(rows, columns=LOG_SCHEMA.names)
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).astype("datetime64[us, UTC]")
-    return frame
+    return log_frame(rows)
 
 
 def write_test_golden(settings, test_rows: int = 12, train: pd.DataFrame | None = None):

@@ -6,7 +6,7 @@ import pandas as pd
 from slm_assets.core.models.registry import TrainingDataRef
 from slm_assets.defs.evaluation.assets import model_evaluation
 from slm_assets.defs.partitions import model_versions
-from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.resources import ModelEngines, SlmSettings
 from tests.evaluation.helpers import eval_sections, golden_rows, register, write_test_golden
 from slm_assets.core import layout
 
@@ -18,7 +18,7 @@ def _materialize(settings, key):
         [model_evaluation],
         partition_key=key,
         instance=instance,
-        resources={"slm": SlmSettings(config_path=str(settings.config_path))},
+        resources={"slm": SlmSettings(config_path=str(settings.config_path)), "engines": ModelEngines()},
         raise_on_error=False,
     )
 

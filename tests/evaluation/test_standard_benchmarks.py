@@ -10,8 +10,8 @@ from slm_assets.config import StandardBenchmarksConfig
 from slm_assets.core import layout
 from slm_assets.core.comparison.forgetting import forgetting_rows
 from slm_assets.core.evaluation.lm_eval_adapter import score_continuations
-from slm_assets.core.evaluation.standard_benchmarks import LoadedModelEngine, load_examples, run_standard_benchmarks
-from slm_assets.core.models.loading import load_model
+from slm_assets.core.evaluation.standard_benchmarks import load_examples, run_standard_benchmarks
+from slm_assets.core.inference.registry import load_engine
 
 pytest.importorskip("lm_eval")
 
@@ -66,11 +66,12 @@ def write_tasks(folder):
 
 
 @pytest.fixture
-def engine(tiny_model_dir, one_torch_thread):
-    from slm_assets.core.models.registry import ModelCard, ModelVersion, ModelRef
+def engine(make_settings, tiny_model_dir, one_torch_thread):
+    from slm_assets.core.models.registry import ModelCard, get_registry
 
-    version = ModelVersion(ref=ModelRef("tiny", "v1"), path=tiny_model_dir, card=ModelCard(task="t"), digest="d")
-    return LoadedModelEngine(load_model(version, device="cpu"))
+    version = get_registry(make_settings()).register(tiny_model_dir, "tiny", "v1", ModelCard(task="t"))
+    with load_engine(version, defaults={"device": "cpu"}) as engine:  # the transformers engine
+        yield engine
 
 
 def test_loglikelihood_is_the_sum_of_continuation_token_logprobs(engine):
@@ -130,7 +131,7 @@ def test_a_forgetting_candidate_fails_the_blocking_check(make_settings, tmp_path
     from slm_assets.core.reporting.history import read_history
     from slm_assets.defs.evaluation.benchmarks import standard_benchmarks
     from slm_assets.defs.partitions import model_versions
-    from slm_assets.defs.resources import SlmSettings
+    from slm_assets.defs.resources import ModelEngines, SlmSettings
     from slm_assets.testing import build_tiny_model
 
     folder = write_tasks(tmp_path / "tasks")
@@ -142,7 +143,7 @@ def test_a_forgetting_candidate_fails_the_blocking_check(make_settings, tmp_path
     cand = registry.register(other, "tiny", "v2", ModelCard(task="t"))
     registry.set_alias("tiny", "production", "v1")
     # The answer key is what the baseline prefers: it scores 1.0, the other weights about half.
-    base_engine = LoadedModelEngine(load_model(base, device="cpu"))
+    base_engine = load_engine(base, defaults={"device": "cpu"})
     docs = [{"question": f"which one {i} {w}", "choices": [f" {w}", f" {v}"]}
             for i, (w, v) in enumerate(zip("refund login order card invoice password".split() * 5,
                                            "help app bug plan cancel account".split() * 5, strict=True))]
@@ -156,7 +157,7 @@ def test_a_forgetting_candidate_fails_the_blocking_check(make_settings, tmp_path
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(model_versions.name, [base.key, cand.key])
     result = dg.materialize([standard_benchmarks], partition_key=cand.key, instance=instance, raise_on_error=False,
-                            resources={"slm": SlmSettings(config_path=str(settings.config_path))})
+                            resources={"slm": SlmSettings(config_path=str(settings.config_path)), "engines": ModelEngines()})
     [check] = result.get_asset_check_evaluations()
     assert check.check_name == "no_forgetting" and not check.passed, check.description
     [row] = check.metadata["rows"].value

@@ -1,36 +1,12 @@
 """Canonical log frames (LOG_SCHEMA columns) built in memory for the golden tests."""
 
-import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
-from slm_assets.core.schema import LOG_SCHEMA
+from tests.support.log_rows import log_frame
 
-
-def log_frame(rows: list[dict]) -> pd.DataFrame:
-    """Rows need ``input``; everything else gets a canonical default."""
-    out = []
-    for i, row in enumerate(rows):
-        text = row["input"]
-        full = {
-            "example_id": f"ex-{i}",
-            "reference": "a",
-            "timestamp": None,
-            "stratum": "all",
-            "group_id": None,
-            "split": None,
-            "content_hash": hashlib.sha256(text.encode()).hexdigest(),
-            "occurrences": 1,
-            "source_file": "logs.jsonl",
-            "source_line": i + 1,
-            "metadata": None,
-            **row,
-        }
-        out.append(full)
-    frame = pd.DataFrame(out, columns=[*LOG_SCHEMA.names, *[k for k in rows[0] if k not in LOG_SCHEMA.names]])
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).astype("datetime64[us, UTC]")
-    return frame
+__all__ = ["day", "log_frame", "synthetic_logs"]
 
 
 def day(n: float) -> datetime:

@@ -141,3 +141,25 @@ def test_check_only_options_do_not_need_a_new_version(make_settings):
     freeze_or_verify(make_settings(), _build, "fp")
     relaxed = make_settings(golden={"label_shift_tolerance": 0.3}, logs={"batch_rows": 10})
     assert freeze_or_verify(relaxed, _build, "fp").reused
+
+
+def test_version_bump_freezing_identical_splits_warns(make_settings):
+    from slm_assets.core.golden.store import IdenticalGoldenVersionWarning
+
+    write_golden(make_settings(), _splits(), "fp-1")
+    bumped = make_settings(golden={"version": "v2", "min_input_chars": 2})
+    with pytest.warns(IdenticalGoldenVersionWarning, match=r"golden set v2: .*byte-identical to version\(s\) v1"):
+        manifest = write_golden(bumped, _splits(), "fp-1")
+    assert manifest.extra["identical_to"] == ["v1"]
+
+
+def test_verified_manifest_checks_every_split_not_only_the_one_read(make_settings):
+    from slm_assets.core.golden.store import verified_manifest
+
+    settings = make_settings()
+    manifest = write_golden(settings, _splits(), "fp-1")
+    assert verified_manifest(settings).sha256 == manifest.sha256
+    (manifest.directory / "validation.parquet").unlink()
+    load_split(settings, "test")  # the split alone still verifies...
+    with pytest.raises(GoldenSetError, match=r"validation\.parquet: file missing"):
+        verified_manifest(settings)  # ...the version does not

@@ -14,6 +14,16 @@ def line(id_: str, text: str = "where is my order", intent: str | None = "order_
     return json.dumps({"id": id_, "text": text, "intent": intent, "ts": ts, **extra}).encode() + b"\n"
 
 
+GOOD_1 = line("a", "I want a refund please")
+GOOD_3 = line("c", "cancel my subscription")
+"""Good rows around a bad line 2, in the one-bad-line tests."""
+
+
+def only(quarantined: list[dict]) -> dict:
+    assert len(quarantined) == 1, quarantined
+    return quarantined[0]
+
+
 def ingest(make_settings, tmp_path: Path, files: dict[str, bytes], columns=None, **logs):
     """Write ``files`` into one source folder, ingest it, return (report, kept rows, quarantined rows)."""
     src = tmp_path / "src"

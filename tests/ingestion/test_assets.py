@@ -1,5 +1,7 @@
 """The production_logs / quarantined_logs multi-asset, materialized for real on generated logs."""
 
+from pathlib import Path
+
 import dagster as dg
 import pyarrow.parquet as pq
 import yaml
@@ -30,7 +32,10 @@ def test_materialize_on_generated_logs(tmp_path):
     assert quar["rows_quarantined"].value == counts["malformed"]
     assert quar["quarantined_naive_timestamp"].value == counts["malformed_naive_timestamp"]
     assert "| bad_json |" in quar["reasons"].value
-    assert prod["path"].value == str(data / "ingested" / "production_logs.parquet")
+    # The path of this version; the stable name points at the same file until the next ingestion.
+    version = prod["version"].value
+    assert prod["path"].value == str(data / "ingested" / "versions" / version / "production_logs.parquet")
+    assert (data / "ingested" / "production_logs.parquet").resolve() == Path(prod["path"].value).resolve()
     kept = pq.read_table(prod["path"].value)
     assert sum(kept.column("occurrences").to_pylist()) == prod["rows_kept"].value
     assert set(kept.column("stratum").unique().to_pylist()) == {"product=payments", "product=shop", "product=cloud", "product=mobile_app"}

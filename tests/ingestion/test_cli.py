@@ -19,6 +19,7 @@ def test_generate_then_ingest(tmp_path, capsys):
     assert main(["--config", config, "ingest"]) == 0
     out = capsys.readouterr().out
     assert "rows read                 800" in out
+    assert f"published as {tmp_path / 'data' / 'ingested' / 'current'}" in out
     assert (tmp_path / "data" / "ingested" / "production_logs.parquet").is_file()
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from slm_assets.core.ingestion import logs
+from slm_assets.core.ingestion import run as ingestion_run
 from slm_assets.core.ingestion.synthetic import write_logs
 
 from .helpers import run
@@ -20,10 +20,10 @@ def test_parallel_and_in_process_ingestion_agree(make_settings, tmp_path, monkey
     with open(logs_dir / "a.jsonl", "a", encoding="utf-8") as fh:
         fh.write(conflict + "\n")
 
-    monkeypatch.setattr(logs, "CHUNK_BYTES", 20_000)  # many chunks, several in flight
+    monkeypatch.setattr(ingestion_run, "CHUNK_BYTES", 20_000)  # many chunks, several in flight
     outputs = {}
     for workers in (1, 2):
-        monkeypatch.setattr(logs, "PARALLEL_MIN_BYTES", 0 if workers > 1 else 1 << 40)
+        monkeypatch.setattr(ingestion_run, "PARALLEL_MIN_BYTES", 0 if workers > 1 else 1 << 40)
         settings = make_settings(f"w{workers}.yaml", logs={"sources": [{"path": str(logs_dir)}], "columns": MAPPING, "workers": workers})
         report, kept, quarantined = run(settings, tmp_path / f"out{workers}")
         outputs[workers] = (report.to_metadata(), kept, quarantined)

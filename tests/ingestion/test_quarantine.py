@@ -9,16 +9,7 @@ import pytest
 
 from slm_assets.core.ingestion.logs import IngestError
 
-from .helpers import COLUMNS, ingest, line
-
-GOOD_1 = line("a", "I want a refund please")
-GOOD_3 = line("c", "cancel my subscription")
-
-
-def _one(quarantined):
-    assert len(quarantined) == 1, quarantined
-    return quarantined[0]
-
+from .helpers import COLUMNS, GOOD_1, GOOD_3, ingest, line, only
 
 @pytest.mark.parametrize(
     "bad, reason, field",
@@ -47,7 +38,7 @@ def _one(quarantined):
 )
 def test_bad_jsonl_line_is_quarantined_with_reason_field_and_line(make_settings, tmp_path, bad, reason, field):
     report, kept, quarantined = ingest(make_settings, tmp_path, {"logs.jsonl": GOOD_1 + bad + b"\n" + GOOD_3})
-    row = _one(quarantined)
+    row = only(quarantined)
     assert (row["reason"], row["field"], row["source_line"]) == (reason, field, 2)
     assert row["source_file"].endswith("logs.jsonl")
     assert row["raw"] == bad and row["raw_bytes"] == len(bad)
@@ -60,7 +51,7 @@ def test_bad_jsonl_line_is_quarantined_with_reason_field_and_line(make_settings,
 def test_field_of_50_mb_is_quarantined_and_raw_is_capped(make_settings, tmp_path):
     huge = line("b", "x" * 50_000_000).rstrip(b"\n")
     report, kept, quarantined = ingest(make_settings, tmp_path, {"logs.jsonl": GOOD_1 + huge + b"\n" + GOOD_3})
-    row = _one(quarantined)
+    row = only(quarantined)
     assert (row["reason"], row["field"], row["source_line"]) == ("field_too_large", "text", 2)
     assert row["raw_bytes"] == len(huge) and len(row["raw"]) == 4096
     assert row["raw_sha256"] == hashlib.sha256(huge).hexdigest()
@@ -157,7 +148,7 @@ def test_parquet_missing_column_is_a_schema_mismatch(make_settings, tmp_path):
 @pytest.mark.parametrize("name, data", [("b.jsonl", b""), ("b.jsonl", b"\n  \n"), ("b.csv", b""), ("b.csv", b"id,text,intent,ts\n")])
 def test_empty_file_is_a_file_level_entry_not_a_row(make_settings, tmp_path, name, data):
     report, kept, quarantined = ingest(make_settings, tmp_path, {"a.jsonl": GOOD_1, name: data})
-    row = _one(quarantined)
+    row = only(quarantined)
     assert (row["reason"], row["source_line"], row["field"]) == ("empty_file", 0, None)
     assert row["source_file"].endswith(name)
     assert [f["reason"] for f in report.files_rejected] == ["empty_file"]

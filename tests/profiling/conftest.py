@@ -1,7 +1,7 @@
 import pytest
 
 from slm_assets.config import ProfilingConfig
-from slm_assets.core.models.loading import load_model
+from slm_assets.core.inference.transformers import TransformersConfig, TransformersEngine
 
 
 @pytest.fixture(autouse=True)
@@ -10,8 +10,9 @@ def _one_thread(one_torch_thread):
 
 
 @pytest.fixture(scope="session")
-def tiny_loaded(tiny_model_dir):
-    return load_model(tiny_model_dir, device="cpu")
+def tiny_engine(tiny_model_dir):
+    with TransformersEngine.load(tiny_model_dir, TransformersConfig(device="cpu")) as engine:
+        yield engine
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """hardware_profile materialized through Dagster with a partition, and ``slm-bench profile``."""
 
-import hashlib
 import json
 
 import dagster as dg
@@ -10,9 +9,10 @@ import pytest
 from slm_assets.cli import main
 from slm_assets.core.golden.store import write_golden
 from slm_assets.core.models.registry import FolderRegistry, ModelCard
-from slm_assets.core.schema import LOG_SCHEMA, SPLITS
+from slm_assets.core.schema import SPLITS
+from tests.support.log_rows import log_frame
 from slm_assets.defs.profiling.assets import hardware_profile
-from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.resources import ModelEngines, SlmSettings
 from slm_assets.core import layout
 
 KEY = "tiny@v1"
@@ -20,15 +20,7 @@ LABELS = ["billing_refund", "login_problem"]
 
 
 def _split(texts: list[str], split: str) -> pd.DataFrame:
-    rows = [{
-        "example_id": f"{split}-{i}", "input": text, "reference": LABELS[i % 2], "timestamp": None,
-        "stratum": "all", "group_id": None, "split": None,
-        "content_hash": hashlib.sha256(text.encode()).hexdigest(), "occurrences": 1,
-        "source_file": "logs.jsonl", "source_line": i + 1, "metadata": None,
-    } for i, text in enumerate(texts)]
-    frame = pd.DataFrame(rows, columns=LOG_SCHEMA.names)
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).astype("datetime64[us, UTC]")
-    return frame
+    return log_frame([{"example_id": f"{split}-{i}", "input": text, "reference": LABELS[i % 2]} for i, text in enumerate(texts)])
 
 
 @pytest.fixture
@@ -54,7 +46,7 @@ def test_hardware_profile_materializes_a_partition(project):
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("model_versions", [KEY])
     result = dg.materialize([hardware_profile], partition_key=KEY, instance=instance,
-                            resources={"slm": SlmSettings(config_path=str(project.config_path))})
+                            resources={"slm": SlmSettings(config_path=str(project.config_path)), "engines": ModelEngines()})
     assert result.success
     [event] = result.get_asset_materialization_events()
     meta = {k: v.value for k, v in event.materialization.metadata.items()}
@@ -71,6 +63,13 @@ def test_hardware_profile_materializes_a_partition(project):
     assert stored["summary"]["latency_p95_ms"] == pytest.approx(meta["latency_p95_ms"])
     assert stored["prompts_source"] == "golden_test v1" and stored["model_version"]["key"] == KEY
     assert stored["latency"]["distinct_prompts"] == 3
+    # Memory of the engine alone: a fresh process that loaded only this version.
+    memory = stored["memory"]
+    assert memory["method"] == "fresh_process" and set(memory["phases"]) == {"load", "latency", "throughput_bs1",
+                                                                             "throughput_bs2"}
+    assert 0 < memory["runtime_rss_mb"] < memory["peak_rss_mb"] == stored["summary"]["peak_memory_mb"]
+    assert memory["engine_rss_mb"] == pytest.approx(memory["peak_rss_mb"] - memory["runtime_rss_mb"])
+    assert (meta["engine"], meta["format"], meta["precision"]) == ("transformers", "safetensors", "float32")
 
 
 def test_cli_profiles_then_shows(project, capsys, tmp_path):

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from slm_assets.config import SloConfig
-from slm_assets.core.models.loading import load_model
+from slm_assets.core.inference.transformers import TransformersConfig, TransformersEngine
 from slm_assets.core.profiling.gpu import GpuLayer
 from slm_assets.core.profiling.profiler import profile_model, profile_side_by_side
 from slm_assets.core.profiling.scorecard import build_scorecard, scorecard_markdown
@@ -19,8 +19,8 @@ HEADLINE = ("latency_p50_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_m
             "roofline_share", "roofline_bound_tokens_per_second", "memory_bandwidth_gbps")
 
 
-def test_profile_on_cpu_has_every_figure(tiny_loaded, prompts, fast_cfg, tmp_path):
-    profile = profile_model(tiny_loaded, prompts, fast_cfg, rapl_root=tmp_path)
+def test_profile_on_cpu_has_every_figure(tiny_engine, prompts, fast_cfg, tmp_path):
+    profile = profile_model(tiny_engine, prompts, fast_cfg, rapl_root=tmp_path)
     json.dumps(profile)  # JSON-able as is
     summary = profile["summary"]
     for key in HEADLINE:
@@ -30,18 +30,21 @@ def test_profile_on_cpu_has_every_figure(tiny_loaded, prompts, fast_cfg, tmp_pat
     assert summary["noisy"] is False and profile["noise"]["reasons"] == []
     assert profile["latency"]["requests"] >= fast_cfg.latency_prompts
     assert set(profile["memory"]["phases"]) == {"latency", "throughput_bs1", "throughput_bs2", "energy"}
+    assert profile["memory"]["method"] == summary["memory_method"] == "in_process"  # no fresh-process probe here
     model = profile["model"]
-    assert model["parameters"] == sum(p.numel() for p in tiny_loaded.model.parameters())
+    assert model["parameters"] == sum(p.numel() for p in tiny_engine.model.parameters())
     assert model["dtype"] == "float32" and model["device"] == "cpu" and model["size_mb"] > 0
+    assert (summary["engine"], summary["format"], summary["precision"]) == ("transformers", "safetensors", "float32")
     assert profile["environment"]["device"] == "cpu"
     assert 0 < summary["roofline_share"] < 1
 
 
-def test_profile_gpu_path_against_fake_nvml_and_cuda(tiny_loaded, prompts, fast_cfg):
+def test_profile_gpu_path_against_fake_nvml_and_cuda(tiny_engine, prompts, fast_cfg, monkeypatch):
     cuda = FakeCuda(peak_allocated_bytes=123 * 1024 * 1024)
     nvml = FakeNvml(cuda, idle_watts=60.0, joules_per_sync=0.2, used_bytes=2048 * 1024 * 1024)
     cfg = fast_cfg.model_copy(update={"max_relative_dispersion": 1e-12, "idle_seconds": 0.2})
-    profile = profile_model(tiny_loaded, prompts, cfg, gpu=GpuLayer(cuda=cuda, nvml=nvml))
+    monkeypatch.setattr(tiny_engine.decoder, "sync", cuda.synchronize)  # the engine synchronises as on CUDA
+    profile = profile_model(tiny_engine, prompts, cfg, gpu=GpuLayer(cuda=cuda, nvml=nvml))
     energy, summary = profile["energy"], profile["summary"]
     assert energy["method"] == "nvml_energy_counter"
     assert energy["idle_watts"] == pytest.approx(60.0, rel=0.02)
@@ -50,6 +53,7 @@ def test_profile_gpu_path_against_fake_nvml_and_cuda(tiny_loaded, prompts, fast_
     assert summary["gpu_peak_allocated_mb"] == pytest.approx(123)
     assert summary["peak_memory_mb"] == pytest.approx(123)
     assert summary["nvml_peak_used_mb"] == pytest.approx(2048)
+    assert summary["memory_method"] == "torch_peak_allocated"
     assert cuda.resets == len(profile["memory"]["phases"])
     # Latency requests also synchronise at every decoding step, before each timestamp.
     assert cuda.syncs > profile["latency"]["requests"] * fast_cfg.latency_new_tokens
@@ -60,11 +64,14 @@ def test_profile_gpu_path_against_fake_nvml_and_cuda(tiny_loaded, prompts, fast_
     assert card["energy_per_inference"]["status"] == "pass"
 
 
-def test_side_by_side_interleaves_rounds(tiny_loaded, prompts, fast_cfg, tmp_path):
-    other = load_model(build_tiny_model(tmp_path / "wider", seed=1, hidden_size=64), device="cpu")
+def test_side_by_side_interleaves_rounds(tiny_engine, prompts, fast_cfg, tmp_path):
+    wider = build_tiny_model(tmp_path / "wider", seed=1, hidden_size=64, model_type="gpt2")
+    other = TransformersEngine.load(wider, TransformersConfig(device="cpu"))
     order = []
-    results = profile_side_by_side([tiny_loaded, other], prompts, fast_cfg, rounds=2, progress=order.append)
-    assert order == ["side by side round 1/2: model 1/2", "side by side round 1/2: model 2/2",
+    results = profile_side_by_side([tiny_engine, other], prompts, fast_cfg, rounds=2, progress=order.append,
+                                   memory_probes=[lambda: {"method": "fresh_process", "peak_rss_mb": 7.0}, None])
+    assert order[-1] == "memory: peak RSS of the engine alone, in a fresh process"  # the probe given
+    assert order[:-1] == ["side by side round 1/2: model 1/2", "side by side round 1/2: model 2/2",
                      "side by side round 2/2: model 1/2", "side by side round 2/2: model 2/2"]
     assert [r["side_by_side"]["position"] for r in results] == [0, 1]
     assert results[1]["model"]["parameters"] > results[0]["model"]["parameters"]
@@ -74,6 +81,8 @@ def test_side_by_side_interleaves_rounds(tiny_loaded, prompts, fast_cfg, tmp_pat
         assert [len(b["seconds"]) for b in r["throughput"]["batches"]] == [2, 2]  # one run per round
         assert r["summary"]["latency_p95_ms"] > 0 and r["summary"]["tokens_per_second"] > 0
         assert r["energy"] is None
+    assert results[0]["summary"]["peak_memory_mb"] == 7.0 and results[0]["summary"]["memory_method"] == "fresh_process"
+    assert results[1]["model"]["details"]["architecture"] == "GPT2LMHeadModel"
 
 
 def _summary(**figures):

@@ -9,7 +9,7 @@ from slm_assets.core import layout
 from slm_assets.core.reporting import history
 from slm_assets.defs.evaluation.assets import model_evaluation
 from slm_assets.defs.partitions import model_versions
-from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.resources import ModelEngines, SlmSettings
 from tests.evaluation.helpers import eval_sections, register, write_test_golden
 
 
@@ -67,10 +67,10 @@ def test_re_evaluating_a_version_keeps_both_results(make_settings, tiny_model_di
     version = register(settings, tiny_model_dir)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(model_versions.name, [version.key])
+    resources = {"slm": SlmSettings(config_path=str(settings.config_path)), "engines": ModelEngines()}
     for trigger in ("first", "second"):
         result = dg.materialize([model_evaluation], partition_key=version.key, instance=instance,
-                                resources={"slm": SlmSettings(config_path=str(settings.config_path))},
-                                tags={"slm/trigger": trigger})
+                                resources=resources, tags={"slm/trigger": trigger})
         assert result.success
     rows = history.read_history(settings).select(kind="evaluation", model=version.key)
     assert [r["trigger"] for r in rows] == ["first", "second"]

@@ -30,10 +30,12 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str, interva
 
 
 class LiveDagster:
-    """Starts ``dagster dev`` with the project's workspace in its own process group."""
+    """Starts ``dagster dev`` with the project's workspace (or ``target``) in its own process group."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, port: int | None = None):
+    def __init__(self, env: dict[str, str], log_path: Path, port: int | None = None,
+                 target: list[str] | None = None):
         self.env = env
+        self.target = target or ["-w", "workspace.yaml"]
         self.log_path = log_path
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -42,7 +44,7 @@ class LiveDagster:
     def start(self, timeout: float = 240) -> "LiveDagster":
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(self.port), "-w", "workspace.yaml"],
+            [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(self.port), *self.target],
             cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         wait_for(self._ready, timeout, f"the Dagster webserver on {self.url} (log: {self.log_path})")

@@ -14,6 +14,7 @@ TINY_SECTIONS = {
         "warmup_runs": 1, "latency_prompts": 4, "latency_min_seconds": 0.0, "latency_new_tokens": 3,
         "batch_sizes": [1, 2], "throughput_new_tokens": 3, "repeats": 2, "energy_window_seconds": 0.05,
         "idle_seconds": 0.05, "bandwidth_test_mb": 8,
+        "memory_in_fresh_process": False,  # a spawned process per profile costs ~10 s; tests/profiling covers it
     },
     "comparison": {"bootstrap_samples": 200, "side_by_side_rounds": 1},
 }

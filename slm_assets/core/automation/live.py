@@ -126,7 +126,7 @@ def golden_counts(predictions: pd.DataFrame) -> tuple[int, int]:
     return int(originals["correct"].sum()), len(originals)
 
 
-def evaluate_live(settings: Settings, version, golden_predictions: pd.DataFrame, progress=None) -> DropTest:
+def evaluate_live(settings: Settings, version, golden_predictions: pd.DataFrame, progress=None, engines=None) -> DropTest:
     """Answer the live rows with ``version`` (no robustness variants) and test for a drop; writes live.json."""
     from slm_assets.core.evaluation.run import evaluate_model
 
@@ -139,7 +139,8 @@ def evaluate_live(settings: Settings, version, golden_predictions: pd.DataFrame,
         plain = settings.evaluation.model_copy(
             update={"max_examples": None, "robustness": settings.evaluation.robustness.model_copy(update={"enabled": False})})
         result = evaluate_model(settings.model_copy(update={"evaluation": plain}), version, progress=progress,
-                                show_progress=False, contamination=None, examples=rows, directory=folder)
+                                show_progress=False, contamination=None, examples=rows, directory=folder,
+                                engines=engines)
         live_correct, live_n = golden_counts(result.predictions)
         test = two_proportion_drop(live_correct, live_n, *golden_counts(golden_predictions), cfg)
     test.window = window

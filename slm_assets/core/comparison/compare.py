@@ -18,6 +18,7 @@ import pandas as pd
 from slm_assets.config import Settings, Threshold
 from slm_assets.core.comparison import stats
 from slm_assets.core import layout
+from slm_assets.core.markdown import md_escape
 
 ORIGINAL = "original"
 SPEED_METRICS = ("latency_p95_ms", "tokens_per_second", "peak_memory_mb")
@@ -471,7 +472,7 @@ def markdown_table(result: dict[str, Any]) -> str:
         th_text = "–" if not th else f"{th['kind']} {th['max_regression']:g} ({'↑' if th['direction'] == 'higher_is_better' else '↓'})"
         status = r["status"] if r["status"] != "regression" else "**REGRESSION**"
         lines.append(
-            f"| {r['metric']} | {_fmt(r['baseline'])} | {_fmt(r['candidate'])} | {change} | {ci} | "
+            f"| {md_escape(r['metric'])} | {_fmt(r['baseline'])} | {_fmt(r['candidate'])} | {change} | {ci} | "
             f"{_fmt(r.get('p_value'))} | {th_text} | {status} |"
         )
     flips = result.get("flipped", {})

@@ -8,6 +8,7 @@ import random
 from collections.abc import Sequence
 
 from slm_assets.config import TaskConfig
+from slm_assets.core.inference.chat import PromptRenderer, TokenizerPrompts
 from slm_assets.core.evaluation.robustness import ORIGINAL, PromptParts, perturb
 
 
@@ -18,16 +19,15 @@ def effective_task(task: TaskConfig, card_prompt_template: str | None) -> TaskCo
     return task
 
 
-def truncate_input(tokenizer, text: str, max_tokens: int) -> str:
-    """Keep the last ``max_tokens`` tokens of ``text`` (the config's "truncated from the left")."""
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    if len(ids) <= max_tokens:
-        return text
-    return tokenizer.decode(ids[-max_tokens:], skip_special_tokens=True)
+def as_renderer(renderer_or_tokenizer) -> PromptRenderer:
+    """An engine as it is; a bare Hugging Face tokenizer wrapped (the fine-tune, tests)."""
+    if hasattr(renderer_or_tokenizer, "truncate_input"):
+        return renderer_or_tokenizer
+    return TokenizerPrompts(renderer_or_tokenizer)
 
 
 def build_prompt(
-    tokenizer,
+    renderer,
     task: TaskConfig,
     labels: Sequence[str] | None,
     text: str,
@@ -36,11 +36,12 @@ def build_prompt(
     typo_rate: float = 0.05,
 ) -> str:
     """The full prompt for one input; ``variant`` names a robustness family (``rng`` makes it
-    deterministic, see ``robustness.variant_rng``)."""
+    deterministic, see ``robustness.variant_rng``). ``renderer``: an engine (or a tokenizer)."""
+    renderer = as_renderer(renderer)
     parts = PromptParts(
         instruction=task.instruction,
         labels=tuple(labels or ()),
-        input=truncate_input(tokenizer, text, task.max_input_tokens),
+        input=renderer.truncate_input(text, task.max_input_tokens),
     )
     if variant and variant != ORIGINAL:
         if rng is None:
@@ -55,8 +56,6 @@ def build_prompt(
             f"prompt template {task.prompt_template!r} is not usable: {exc!r} "
             "(placeholders allowed: {instruction}, {labels}, {input}; write literal braces as {{ }})"
         ) from exc
-    if task.use_chat_template and getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template(
-            [{"role": "user", "content": body}], tokenize=False, add_generation_prompt=True
-        )
+    if task.use_chat_template and renderer.has_chat_template:
+        return renderer.apply_chat_template([{"role": "user", "content": body}])
     return body

@@ -1,30 +1,34 @@
 """``model_evaluation``'s logic: one model version on golden_test.
 
 Steps: refuse a contaminated model, read the verified golden_test (optionally
-a stratified subset), build the unperturbed prompts plus the robustness
-variants, answer the ones the prediction cache lacks with batched greedy
-generation (committed to the cache per batch), score, and write
-``predictions.parquet`` and ``metrics.json`` atomically under
-``evaluations/<name@version>/<golden_version>/``.
+a stratified subset), load the version on the engine its card names (once per
+run, through the run's ``EngineCache``), build the unperturbed prompts plus the
+robustness variants with the engine's chat template, answer the ones the
+prediction cache lacks with the engine's batched greedy generation (committed to
+the cache per batch), refuse a run with more failed prompts than
+``evaluation.max_error_rate``, score, and write ``predictions.parquet`` and
+``metrics.json`` atomically under ``evaluations/<name@version>/<golden_version>/``.
 """
 
 import platform
 import time
 from datetime import UTC, datetime
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from tqdm.auto import tqdm
 
 from slm_assets.config import Settings
 from slm_assets.core.evaluation.contamination import ContaminationReport, ensure_not_contaminated
-from slm_assets.core.inference.generation import Generation, clean_output, generate_batched, match_label
-from slm_assets.core.golden.store import load_manifest, load_split
+from slm_assets.core.evaluation.answers import clean_output, match_label
+from slm_assets.core.inference.base import Generation
+from slm_assets.core.inference.engine_cache import EngineCache, engines_for
+from slm_assets.core.golden.store import load_split, verified_manifest
 from slm_assets.core.io import atomic_write, atomic_write_json
-from slm_assets.core.models.loading import load_model
 from slm_assets.core.evaluation.metrics import is_grounded, normalize_answer, per_stratum, quality_metrics, robustness_metrics
 from slm_assets.core.evaluation.cache import CachedPrediction, CacheKey, open_cache, prompt_hash, settings_hash
 from slm_assets.core.evaluation.prompts import build_prompt, effective_task
@@ -50,6 +54,10 @@ PREDICTIONS_SCHEMA = pa.schema(
         ("golden_version", pa.string()),
     ]
 )
+
+
+class EvaluationError(RuntimeError):
+    """An evaluation whose results cannot be trusted (too many failed prompts)."""
 
 
 @dataclass
@@ -107,6 +115,35 @@ def _score(row_output: Generation | CachedPrediction, reference: str, source: st
     }
 
 
+def check_error_rate(settings: Settings, version, rows: pd.DataFrame, outputs: list) -> None:
+    """Raise ``EvaluationError`` when more than ``evaluation.max_error_rate`` of the prompts failed:
+    metrics over failed generations would measure the failures, not the model."""
+    failed = [i for i, out in enumerate(outputs) if getattr(out, "error", None)]
+    limit = settings.evaluation.max_error_rate
+    if failed and len(failed) > limit * len(outputs):
+        first = failed[0]
+        raise EvaluationError(
+            f"{version.key}: {len(failed)} of {len(outputs)} prompts failed to generate "
+            f"({len(failed) / len(outputs):.1%} > evaluation.max_error_rate {limit:.1%}); first error, "
+            f"example {rows[EXAMPLE_ID].iloc[first]} ({rows['variant'].iloc[first]}): {outputs[first].error}"
+        )
+
+
+def _progress_reporter(say: Callable[[str], None], total: int, show_progress: bool):
+    """``progress(done, total, seconds)`` for the engine: a log line every 10 s and a tqdm bar."""
+    bar = tqdm(total=total, desc="generate", unit="ex", disable=not show_progress)
+    last = {"done": 0, "seconds": 0.0}
+
+    def report(done: int, total: int, seconds: float) -> None:
+        bar.update(done - last["done"])
+        last["done"] = done
+        if done == total or seconds - last["seconds"] >= 10:  # a log line every 10 s, not every batch
+            last["seconds"] = seconds
+            say(f"generated {done}/{total} ({done / max(seconds, 1e-9):.2f} examples/s)")
+
+    return report, bar
+
+
 _NOT_CHECKED = object()
 
 
@@ -117,6 +154,7 @@ def evaluate_model(
     show_progress: bool = True,
     contamination=_NOT_CHECKED,
     refresh_cache: bool = False,
+    engines: EngineCache | None = None,
     examples: pd.DataFrame | None = None,
     directory: Path | None = None,
 ) -> EvaluationResult:
@@ -125,12 +163,21 @@ def evaluate_model(
     ``contamination``: a clean report (or None) from a contamination check the
     caller already ran; by default the check runs here and raises ``ContaminationError``.
     ``refresh_cache``: generate every answer even when cached (the cache keeps its first answers).
+    ``engines``: the run's loaded engines (a run loads each version once); by default the
+    engine is loaded here and closed at the end.
     ``examples`` (canonical rows) replace golden_test and ``directory`` the output folder: the
     nightly live-traffic evaluation answers recent production rows the same way.
     """
-    say = progress or (lambda message: None)
+    with engines_for(engines) as cache:
+        engine = cache.get(version, defaults={"device": settings.evaluation.device})
+        return _evaluate(settings, version, engine, progress or (lambda message: None), show_progress,
+                         contamination, refresh_cache, examples, directory)
+
+
+def _evaluate(settings, version, engine, say, show_progress, contamination, refresh_cache, examples=None,
+              directory=None) -> EvaluationResult:
     started = time.perf_counter()
-    manifest = load_manifest(settings)
+    manifest = verified_manifest(settings)  # the whole version, not only the split read below
     test = load_split(settings, "test") if examples is None else examples
     if contamination is _NOT_CHECKED:
         contamination = ensure_not_contaminated(settings, version.card, test)
@@ -140,12 +187,13 @@ def evaluate_model(
         raise ValueError(f"{settings.config_path}: task.labels (or task.labels_file) is required for classification")
     rows = evaluation_rows(settings, test)
 
-    loaded = load_model(version, device=settings.evaluation.device)
-    say(f"loaded {version.key} on {loaded.device} in {loaded.load_seconds:.1f}s; {len(rows)} prompts")
+    facts = engine.facts()
+    say(f"loaded {version.key} on {facts.engine} ({facts.format}, {facts.precision}, {facts.device}) "
+        f"in {facts.load_seconds:.1f}s; {len(rows)} prompts")
     typo_rate = settings.evaluation.robustness.typo_rate
     seed = settings.evaluation.robustness.seed
     prompts = [
-        build_prompt(loaded.tokenizer, task, labels, text, variant, variant_rng(seed, ex_id, variant), typo_rate)
+        build_prompt(engine, task, labels, text, variant, variant_rng(seed, ex_id, variant), typo_rate)
         for ex_id, text, variant in zip(rows[EXAMPLE_ID], rows[INPUT], rows["variant"])
     ]
     generation_settings = {
@@ -153,7 +201,9 @@ def evaluate_model(
         "stop": list(task.stop),
         "add_special_tokens": False,
         "decoding": "greedy",
-        "dtype": str(loaded.dtype),
+        "engine": facts.engine,
+        "format": facts.format,
+        "precision": facts.precision,
     }
     s_hash = settings_hash(**generation_settings)
     keys = [
@@ -175,29 +225,25 @@ def evaluate_model(
             if g.error is None
         )
 
-    last_report = [0.0]
-
-    def report(done: int, total: int, seconds: float) -> None:
-        if done == total or seconds - last_report[0] >= 10:  # a log line every 10 s, not every batch
-            last_report[0] = seconds
-            say(f"generated {done}/{total} ({done / max(seconds, 1e-9):.2f} examples/s)")
-
+    report, bar = _progress_reporter(say, len(missing), show_progress)
     generation_started = time.perf_counter()
-    generated = generate_batched(
-        loaded,
-        [prompts[i] for i in missing],
-        max_new_tokens=task.max_new_tokens,
-        stop=task.stop,
-        batch_size=settings.evaluation.batch_size,
-        share_prefix=settings.evaluation.share_prompt_prefix,
-        groups=[rows["variant"].iloc[i] for i in missing],  # each robustness family has its own prompt head
-        on_batch=commit,
-        progress=report,
-        show_progress=show_progress,
-    )
+    try:
+        generated = engine.generate_until(
+            [prompts[i] for i in missing],
+            max_new_tokens=task.max_new_tokens,
+            stop=task.stop,
+            batch_size=settings.evaluation.batch_size,
+            share_prefix=settings.evaluation.share_prompt_prefix,
+            groups=[rows["variant"].iloc[i] for i in missing],  # each robustness family has its own prompt head
+            on_batch=commit,
+            progress=report,
+        )
+    finally:
+        bar.close()
     generation_seconds = time.perf_counter() - generation_started
     for i, g in zip(missing, generated):
         outputs[i] = g
+    check_error_rate(settings, version, rows, outputs)
 
     scored = [
         _score(out, ref, src, task.type, labels or [], task.hallucination_rule)
@@ -233,13 +279,14 @@ def evaluate_model(
         "robustness_worst_family_accuracy": robustness["worst_family_accuracy"],
         "robustness_consistency": robustness["consistency"],
         "contamination": contamination.to_dict() if contamination else None,
-        "generation": {**generation_settings, "batch_size": settings.evaluation.batch_size, "device": loaded.device},
+        "generation": {**generation_settings, "batch_size": settings.evaluation.batch_size, "device": facts.device},
+        "engine": asdict(facts),
         "n_prompts": len(rows),
         "cached_examples": len(rows) - len(missing),
         "generated_examples": len(missing),
         "timings": {
             "total_seconds": total_seconds,
-            "load_seconds": loaded.load_seconds,
+            "load_seconds": facts.load_seconds,
             "generation_seconds": generation_seconds,
             "examples_per_second": len(missing) / generation_seconds if missing else None,
             "output_tokens_per_second": generated_tokens / generation_seconds if missing else None,

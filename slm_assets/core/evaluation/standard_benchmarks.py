@@ -14,6 +14,7 @@ import pandas as pd
 from slm_assets.config import Settings
 from slm_assets.core import layout
 from slm_assets.core.evaluation.lm_eval_adapter import engine_lm_class
+from slm_assets.core.inference.engine_cache import EngineCache, engines_for
 from slm_assets.core.io import atomic_write, atomic_write_json
 
 RESULTS_FILE = "results.json"
@@ -73,31 +74,6 @@ def run_standard_benchmarks(settings: Settings, engine, key: str, digest: str | 
     return results
 
 
-class LoadedModelEngine:
-    """The two engine calls the lm-eval model needs, over a model loaded in this process.
-
-    Until the engine layer's ``load_engine`` serves every card, this is how a version runs here;
-    swapping it for ``load_engine(version, ...)`` is the one change ``open_engine`` needs.
-    """
-
-    name = "transformers"
-
-    def __init__(self, loaded):
-        self.loaded, self.model, self.tokenizer = loaded, loaded.model, loaded.tokenizer
-
-    def generate_until(self, prompts, *, max_new_tokens, stop, batch_size, share_prefix=True):
-        from slm_assets.core.inference.generation import generate_batched
-
-        return generate_batched(self.loaded, prompts, max_new_tokens=max_new_tokens, stop=stop,
-                                batch_size=batch_size, share_prefix=share_prefix, show_progress=False)
-
-
-def open_engine(settings: Settings, version) -> LoadedModelEngine:
-    from slm_assets.core.models.loading import load_model
-
-    return LoadedModelEngine(load_model(version, device=settings.evaluation.device))
-
-
 def config_hash(settings: Settings) -> str:
     return settings.section_hash("benchmarks")
 
@@ -109,14 +85,16 @@ def is_current(settings: Settings, version) -> bool:
                                                                                           config_hash(settings))
 
 
-def ensure_benchmarks(settings: Settings, version, progress=None) -> dict[str, Any] | None:
-    """Run the tasks on ``version`` unless current results are stored; returns new results, or None."""
+def ensure_benchmarks(settings: Settings, version, progress=None, engines: EngineCache | None = None) -> dict | None:
+    """Run the tasks on ``version`` (through the engine its card names, from the run's ``engines``)
+    unless current results are stored; returns the new results, or None."""
     if is_current(settings, version):
         return None
     if progress:
         progress(f"standard benchmarks {', '.join(settings.benchmarks.tasks)} on {version.key}")
-    engine = open_engine(settings, version)
-    return run_standard_benchmarks(settings, engine, version.key, digest=version.digest)
+    with engines_for(engines) as cache:
+        engine = cache.get(version, defaults={"device": settings.evaluation.device})
+        return run_standard_benchmarks(settings, engine, version.key, digest=version.digest)
 
 
 def load_examples(settings: Settings, key: str) -> pd.DataFrame | None:

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +43,10 @@ _NOT_SPLIT_RELEVANT = {
 
 class GoldenSetError(RuntimeError):
     """The golden set is missing, tampered with, or does not match the configuration."""
+
+
+class IdenticalGoldenVersionWarning(UserWarning):
+    """A new golden version froze splits byte-identical to an existing one (the bump changed nothing)."""
 
 
 @dataclass
@@ -150,6 +155,12 @@ def write_golden(
             rows[split] = len(splits[split])
             sha[split] = file_sha256(path)
         config = split_config(settings)
+        if same := _identical_versions(settings, sha):
+            extra = {**(extra or {}), "identical_to": same}
+            warnings.warn(IdenticalGoldenVersionWarning(
+                f"golden set {settings.golden.version}: its splits are byte-identical to version(s) "
+                f"{', '.join(same)} (the config change does not move any row); evaluations on both are redundant"
+            ), stacklevel=2)
         manifest = Manifest(
             version=settings.golden.version,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -178,6 +189,17 @@ def write_golden(
         raise
     manifest.directory = final
     return manifest
+
+
+def _identical_versions(settings: Settings, sha: dict[str, str]) -> list[str]:
+    same = []
+    for manifest_file in sorted(layout.golden_root(settings).glob(f"*/{MANIFEST}")):
+        try:
+            if json.loads(manifest_file.read_text(encoding="utf-8")).get("sha256") == sha:
+                same.append(manifest_file.parent.name)
+        except (OSError, ValueError, AttributeError):
+            continue  # a damaged version is verify_golden's business, not this warning's
+    return same
 
 
 def _remove_tree(path: Path) -> None:
@@ -251,6 +273,23 @@ def verify_golden(settings: Settings, version: str | None = None) -> list[str]:
         p.name for p in manifest.directory.iterdir() if p.name not in expected
     )]
     return problems
+
+
+def verified_manifest(settings: Settings, version: str | None = None) -> Manifest:
+    """The manifest of a version whose every part checks out: all splits' hashes and row counts,
+    no file missing or added, and a manifest consistent with itself. Evaluation calls this, so a
+    tampered train split or folder stops it even though it reads only the test split."""
+    problems = verify_golden(settings, version)
+    if not problems:
+        manifest = load_manifest(settings, version)
+        if manifest.version != manifest.directory.name:
+            problems.append(f"{manifest.directory / MANIFEST}: names version {manifest.version!r}")
+        elif manifest.config_hash != config_hash(manifest.config):
+            problems.append(f"{manifest.directory / MANIFEST}: config_hash does not match its own config: edited")
+    if problems:
+        name = version or settings.golden.version
+        raise GoldenSetError(f"golden set {name} failed verification: " + "; ".join(problems))
+    return manifest
 
 
 def _changed_keys(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:

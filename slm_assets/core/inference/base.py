@@ -114,10 +114,20 @@ class Engine(abc.ABC):
         """The version as errors name it."""
         return str(getattr(self.version, "key", None) or getattr(self.version, "ref", None) or self.version)
 
-    # -- prompts
+    # -- prompts (an engine is a ``PromptRenderer``: ``evaluation.prompts.build_prompt`` takes one)
+    @property
+    def has_chat_template(self) -> bool:
+        """Whether the model ships a chat template (else prompts go in as plain text)."""
+        return True
+
     @abc.abstractmethod
     def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
         """The model's own chat template over ``messages``, ready for the assistant's answer."""
+
+    def truncate_input(self, text: str, max_tokens: int) -> str:
+        """The last ``max_tokens`` tokens of ``text`` (the task's left truncation). An engine
+        without a tokenizer (a remote server) returns ``text`` unchanged."""
+        return text
 
     # -- generation
     @abc.abstractmethod
@@ -146,8 +156,13 @@ class Engine(abc.ABC):
     def facts(self) -> EngineFacts: ...
 
     def peak_memory_bytes(self) -> int | None:
-        """Peak memory of the engine alone since load (None where not measurable, e.g. remote)."""
+        """Peak memory of the engine alone since load or the last ``reset_peak_memory`` (None where
+        the engine has no own accounting: remote, or in-process on CPU, where the profiler measures
+        a fresh process instead)."""
         return None
+
+    def reset_peak_memory(self) -> None:
+        """Start a new ``peak_memory_bytes`` window (a profiling phase)."""
 
     def count_tokens(self, text: str) -> int | None:
         """Tokens in ``text`` for this model (None where the engine cannot tell)."""

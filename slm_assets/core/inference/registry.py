@@ -31,15 +31,18 @@ def engine_class(name: str) -> type[Engine]:
     return module.ENGINE
 
 
-def load_engine(version: Any, **overrides: Any) -> Engine:
+def load_engine(version: Any, defaults: dict[str, Any] | None = None, **overrides: Any) -> Engine:
     """Load ``version`` (a registry ``ModelVersion``) on the engine its card names.
 
-    ``overrides`` replace card options (e.g. ``device`` from the run's config); unknown
-    options are errors naming the version and the option.
+    ``defaults``: run-wide settings (e.g. ``device`` from ``evaluation.device``), used only by
+    an engine that has that option and only where the card does not set it. ``overrides``
+    replace card options (e.g. ``--device`` on the command line); unknown options are errors
+    naming the version and the option.
     """
     card = version.card
     cls = engine_class(card.engine)
-    options = {**card.engine_options, **{k: v for k, v in overrides.items() if v is not None}}
+    known = {k: v for k, v in (defaults or {}).items() if k in cls.config_class.model_fields and v is not None}
+    options = {**known, **card.engine_options, **{k: v for k, v in overrides.items() if v is not None}}
     try:
         config = cls.config_class(**options)
     except ValueError as exc:

@@ -14,11 +14,15 @@ records, so large files can be parsed by several processes. A CSV or Parquet fil
 with no row at all raises ``FileRejected`` (``empty_file``), as does a file that
 cannot be opened as its format (``unreadable_file``); the caller treats a JSONL file
 without rows the same way.
+
+Compressed files (gzip, zstd, bzip2, xz) are recognised by their first bytes and read as
+streams (``core.ingestion.compression``). Row-level hostility is a reject, never an
+exception: JSON nested too deep for the parser (``nested_too_deep``), an object with a
+key twice (``duplicate_key``), a CSV quote that is never closed (``unterminated_quote``,
+see ``csv_reader``), a Parquet value outside Python's range (``bad_timestamp``/``wrong_type``).
 """
 
-import csv
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,16 +30,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from slm_assets.core.ingestion import compression
+
 Reject = tuple[str, str | None, str]
 Record = tuple[int, bytes | None, dict[str, Any] | None, Reject | None]
 
-_BOM = b"\xef\xbb\xbf"
+BOM = b"\xef\xbb\xbf"
 FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-
-# Real issue bodies exceed the csv module's 128 KiB default; sizes are checked by the
-# ingestion itself (max_field_bytes), so the reader must never be the one to refuse.
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-
 
 class FileRejected(Exception):
     """A whole file that yields no rows; becomes one file-level quarantine entry."""
@@ -46,35 +47,82 @@ class FileRejected(Exception):
         self.detail = detail
 
 
-def _nul_detail(raw: bytes) -> str:
+def nul_detail(raw: bytes) -> str:
     return f"NUL byte at offset {raw.index(0)}"
+
+
+def is_log_name(name: str) -> bool:
+    """Whether a file in a source folder is read: a log suffix, maybe under a compression suffix."""
+    return Path(compression.strip_suffix(name)).suffix.lower() in FORMATS
 
 
 def format_of(path: Path, declared: str = "auto") -> str:
     if declared != "auto":
         return declared
+    suffix = Path(compression.strip_suffix(path.name)).suffix
     try:
-        return FORMATS[path.suffix.lower()]
+        return FORMATS[suffix.lower()]
     except KeyError:
         raise FileRejected(
-            "unreadable_file", f"unknown extension {path.suffix!r} (expected one of {', '.join(sorted(FORMATS))})"
+            "unreadable_file", f"unknown extension {suffix!r} (expected one of {', '.join(sorted(FORMATS))})"
         ) from None
 
 
-def jsonl_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[int, bytes]]:
+def codec_of(path: Path) -> str | None:
+    """The file's compression by its magic bytes; an archive is rejected (``compressed_file``)."""
+    try:
+        return compression.sniff(path)
+    except compression.Refused as exc:
+        raise FileRejected("compressed_file", str(exc)) from None
+
+
+def jsonl_chunks(path: Path, chunk_bytes: int, codec: str | None = None) -> Iterator[tuple[int, bytes]]:
     """``(number of its first line, bytes)`` pieces of a file, each ending at a line end.
 
     A line is never split, however long; pieces can be parsed independently (in parallel).
+    Read in blocks of 64 KiB, so a stream that breaks part-way (a truncated gzip)
+    still yields the whole lines before the break, then raises.
     """
     line_no = 1
-    with open(path, "rb") as fh:
-        if fh.read(3) != _BOM:
-            fh.seek(0)
-        while chunk := fh.read(chunk_bytes):
-            if not chunk.endswith(b"\n"):
-                chunk += fh.readline()
-            yield line_no, chunk
-            line_no += chunk.count(b"\n")
+    block = min(chunk_bytes, 1 << 16)
+    pending = bytearray()
+    with compression.open_stream(path, codec) as fh:
+        first = True
+        try:
+            while data := fh.read(block):
+                if first and data.startswith(BOM):
+                    data = data[3:]
+                first = False
+                pending += data
+                if len(pending) >= chunk_bytes and (cut := pending.rfind(b"\n") + 1):
+                    chunk = bytes(pending[:cut])
+                    del pending[:cut]
+                    yield line_no, chunk
+                    line_no += chunk.count(b"\n")
+        except BaseException:
+            if cut := pending.rfind(b"\n") + 1:
+                yield line_no, bytes(pending[:cut])
+            raise
+    if pending:
+        yield line_no, bytes(pending)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _DuplicateKey(key)
+    return obj
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
 
 
 def parse_jsonl_chunk(chunk: bytes, first_line: int) -> Iterator[Record]:
@@ -84,7 +132,7 @@ def parse_jsonl_chunk(chunk: bytes, first_line: int) -> Iterator[Record]:
         if not raw.strip():
             continue
         if b"\x00" in raw:
-            yield line_no, raw, None, ("nul_byte", None, _nul_detail(raw))
+            yield line_no, raw, None, ("nul_byte", None, nul_detail(raw))
             continue
         try:
             text = raw.decode("utf-8")
@@ -92,9 +140,15 @@ def parse_jsonl_chunk(chunk: bytes, first_line: int) -> Iterator[Record]:
             yield line_no, raw, None, ("invalid_utf8", None, f"invalid UTF-8 at byte {exc.start}: {exc.reason}")
             continue
         try:
-            obj = json.loads(text)
+            obj = _DECODER.decode(text)
+        except _DuplicateKey as exc:
+            yield line_no, raw, None, ("duplicate_key", exc.key[:200], f"key {exc.key[:60]!r} appears twice in one object")
+            continue
         except ValueError as exc:
-            yield line_no, raw, None, ("bad_json", None, f"not valid JSON: {exc}")
+            yield line_no, raw, None, ("bad_json", None, f"not valid JSON: {str(exc)[:200]}")
+            continue
+        except RecursionError:
+            yield line_no, raw, None, ("nested_too_deep", None, "JSON nested deeper than the parser's recursion limit")
             continue
         if type(obj) is not dict:
             yield line_no, raw, None, ("not_an_object", None, f"a JSON {type(obj).__name__}, not an object")
@@ -106,73 +160,6 @@ def jsonl_line(chunk_lines: list[bytes], first_line: int, line_no: int) -> bytes
     """The raw bytes of one line of a chunk split on newlines (as ``parse_jsonl_chunk`` reads it)."""
     line = chunk_lines[line_no - first_line]
     return line[:-1] if line.endswith(b"\r") else line
-
-
-def read_csv(path: Path) -> Iterator[Record]:
-    """CSV with a header row, streamed line by line; each record keeps its raw bytes.
-
-    CSV has no null: an empty field is read as ``None``.
-    """
-    raw_lines: list[bytes] = []
-    bad_utf8: list[int] = []
-
-    def decoded_lines(fh: Any) -> Iterator[str]:
-        for i, line in enumerate(fh):
-            if i == 0 and line.startswith(_BOM):
-                line = line[3:]
-            raw_lines.append(line)
-            try:
-                yield line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                bad_utf8.append(exc.start)
-                yield line.decode("utf-8", "replace")
-
-    with open(path, "rb") as fh:
-        reader = csv.reader(decoded_lines(fh))
-        try:
-            header = next(reader, None)
-        except csv.Error as exc:
-            raise FileRejected("unreadable_file", f"CSV header cannot be parsed: {exc}") from None
-        if not header or bad_utf8:
-            raise FileRejected(
-                "empty_file" if not header else "unreadable_file",
-                "the file has no header row" if not header else "the header row is not valid UTF-8",
-            )
-        raw_lines.clear()
-        width = len(header)
-        record_no, rows = 1, 0
-        while True:
-            try:
-                fields = next(reader)
-                error = None
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                fields, error = None, str(exc)
-            record_no += 1
-            raw = b"".join(raw_lines).rstrip(b"\r\n")
-            raw_lines.clear()
-            if fields == [] or (fields is not None and not raw.strip()):
-                record_no -= 1  # a blank line is layout, not a record
-                continue
-            rows += 1
-            if bad_utf8:
-                yield record_no, raw, None, ("invalid_utf8", None, f"invalid UTF-8 at byte {bad_utf8[0]} of a line")
-                bad_utf8.clear()
-            elif b"\x00" in raw:
-                yield record_no, raw, None, ("nul_byte", None, _nul_detail(raw))
-            elif error is not None:
-                yield record_no, raw, None, ("bad_csv", None, f"CSV record cannot be parsed: {error}")
-            elif len(fields) != width:
-                yield record_no, raw, None, (
-                    "ragged_row",
-                    None,
-                    f"{len(fields)} fields where the header has {width}",
-                )
-            else:
-                yield record_no, raw, {k: (v if v != "" else None) for k, v in zip(header, fields)}, None
-    if rows == 0:
-        raise FileRejected("empty_file", "the file has a header but no records")
 
 
 def _compatible(field: pa.Field, kind: str) -> bool:
@@ -191,6 +178,9 @@ def read_parquet(path: Path, required: dict[str, str], optional: list[str], batc
     required column, or holding it with an incompatible type, has every row rejected
     as ``schema_mismatch`` (with the row re-serialised as its raw bytes).
     """
+    codec = codec_of(path)
+    if codec is not None:
+        raise FileRejected("compressed_file", f"a {codec} stream, not a Parquet file (decompress it; Parquet compresses inside)")
     try:
         pf = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
@@ -217,6 +207,33 @@ def read_parquet(path: Path, required: dict[str, str], optional: list[str], batc
     columns = [c for c in dict.fromkeys([*required, *optional]) if schema.get_field_index(c) >= 0]
     row_no = 0
     for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
-        for row in batch.to_pylist():
+        try:
+            rows = batch.to_pylist()
+        except (ValueError, OverflowError, pa.ArrowException):
+            rows = None  # a value Python cannot hold (a timestamp past year 9999): row by row
+        if rows is not None:
+            for row in rows:
+                row_no += 1
+                yield row_no, None, row, None
+            continue
+        for i in range(batch.num_rows):
             row_no += 1
-            yield row_no, None, row, None
+            yield (row_no, None, *_parquet_row(batch, i))
+
+
+def _parquet_row(batch: pa.RecordBatch, i: int) -> tuple[dict[str, Any], Reject | None]:
+    """One row as Python values; a value out of Python's range is shown as its stored number."""
+    row: dict[str, Any] = {}
+    reject: Reject | None = None
+    for name, column in zip(batch.schema.names, batch.columns):
+        scalar = column[i]
+        try:
+            row[name] = scalar.as_py()
+        except (ValueError, OverflowError, pa.ArrowException) as exc:
+            stored = getattr(scalar, "value", None)
+            row[name] = f"<{column.type} {stored}>"
+            if reject is None:
+                temporal = pa.types.is_temporal(column.type)
+                detail = f"{column.type} value {stored} in {name!r} is outside what can be read ({exc})"
+                reject = ("bad_timestamp" if temporal else "wrong_type", name, detail)
+    return row, reject

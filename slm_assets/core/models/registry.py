@@ -9,11 +9,15 @@ Layout (a contract, see README)::
 A version is *ready* once its card.json exists and parses. Registration copies
 into a hidden temp folder inside ``<root>/<name>``, writes card.json last, then
 renames the folder into place, so readers never see a half-copied version.
+
+Immutability: a registered version's files and folders are read-only, and card.json
+records each file's size, mtime and SHA-256. ``get`` (hence every evaluation, profile
+and comparison) re-verifies the version: a stat of each file when nothing changed, the
+full hash when a size or mtime differs; changed content is an error naming the file.
 """
 
 import fcntl
 import getpass
-import hashlib
 import json
 import os
 import re
@@ -21,7 +25,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -29,19 +33,37 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from slm_assets.core.io import atomic_write_json
-from slm_assets.core.models.loading import validate_model_dir
+from slm_assets.core.models.gguf_file import GgufError, find_gguf_file, read_gguf
+from slm_assets.core.models.integrity import (
+    CARD_FILE,
+    READ_ONLY_FILE,
+    changed_files,
+    content_digest,
+    fsync_tree,
+    read_only_dirs,
+    record,
+    remove_tree,
+    version_files,
+)
+from slm_assets.core.models.loading import ModelLoadError, validate_model_dir
 
-CARD_FILE = "card.json"
+__all__ = ["CARD_FILE", "content_digest"]  # re-exported: the registry's public names
 ALIASES_FILE = "aliases.json"
 AUDIT_FILE = "audit.jsonl"
 # Letters, digits, '.', '_' and '-', starting with a letter or digit: no '/', no '@',
 # no leading dot (hidden temp folders), and '..' is refused separately.
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-_CHUNK = 1 << 20
+MAX_KEY_CHARS = 200
+"""``NAME@VERSION`` is one path component (evaluations/<key>/, reports/<key>/, temp names around
+it): with room for those prefixes and suffixes it stays under the 255-byte file-name limit."""
 
 
 class RegistryError(RuntimeError):
     """A registry operation that cannot proceed; the message says which model and file."""
+
+
+class ModelChangedError(RegistryError):
+    """A registered version's files differ from what was registered (never evaluated, profiled or compared)."""
 
 
 def validate_name(value: str, what: str = "name") -> str:
@@ -61,6 +83,11 @@ class ModelRef:
     def __post_init__(self) -> None:
         validate_name(self.name, "name")
         validate_name(self.version, "version")
+        if len(self.name) + 1 + len(self.version) > MAX_KEY_CHARS:
+            raise RegistryError(
+                f"invalid model reference {self.name[:40]}...@{self.version[:40]}...: NAME@VERSION has "
+                f"{len(self.name) + 1 + len(self.version)} characters, at most {MAX_KEY_CHARS} (it names folders)"
+            )
 
     @classmethod
     def parse(cls, text: str) -> "ModelRef":
@@ -102,8 +129,14 @@ class ModelCard(BaseModel):
     training_data: TrainingDataRef | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     allow_pickle: bool = False
+    engine: Literal["transformers", "llama_cpp", "openai"] = "transformers"
+    """The runtime that serves this version (``core.inference``); evaluated and profiled on it."""
+    engine_options: dict[str, Any] = Field(default_factory=dict)
+    """That engine's typed options (dtype, threads, base URL...), validated when the engine loads."""
     description: str = ""
     extra: dict[str, Any] = Field(default_factory=dict)
+    engine: Literal["transformers", "llama_cpp", "openai"] = "transformers"
+    engine_options: dict[str, Any] = Field(default_factory=dict)
 
 
 def read_card(path: str | Path) -> ModelCard:
@@ -114,6 +147,7 @@ def read_card(path: str | Path) -> ModelCard:
         if not isinstance(data, dict):
             raise ValueError("expected a JSON object")
         data.pop("digest", None)
+        data.pop("files", None)
         return ModelCard.model_validate(data)
     except (OSError, ValueError) as exc:  # ValidationError is a ValueError
         raise RegistryError(f"{path}: invalid model card: {exc}") from exc
@@ -126,39 +160,30 @@ class ModelVersion:
     card: ModelCard
     digest: str
     """sha256 over the model files (card.json excluded), computed once at registration."""
+    files: dict[str, dict[str, Any]] | None = field(default=None, compare=False, repr=False)
+    """Per file, as registered: size, mtime_ns, sha256 (None for versions registered before it was kept)."""
 
     @property
     def key(self) -> str:
         return self.ref.key
 
     def verify(self) -> None:
-        """Recompute the digest; raise if the files changed since registration."""
-        actual = content_digest(self.path)
-        if actual != self.digest:
-            raise RegistryError(
-                f"{self.path}: content changed since registration (digest {actual[:12]} != {self.digest[:12]}); "
-                "versions are immutable, register a new version instead"
-            )
+        """Raise ``RegistryError`` naming the files that changed since registration (see integrity)."""
+        try:
+            actual, changed = changed_files(self.path, self.digest, self.files)
+        except (OSError, ModelLoadError) as exc:
+            raise ModelChangedError(f"{self.key}: {exc}; versions are immutable, register a new version instead") from exc
+        if not changed:
+            return
+        named = ", ".join(str(self.path / rel) for rel in changed)
+        raise ModelChangedError(
+            f"{self.key}: content changed since registration ({named}; digest {actual[:12]} != "
+            f"{self.digest[:12]}); versions are immutable: restore the files or register a new version"
+        )
 
 
-def _model_files(folder: Path) -> list[Path]:
-    return sorted(
-        (p for p in folder.rglob("*") if p.is_file() and p.relative_to(folder).as_posix() != CARD_FILE),
-        key=lambda p: p.relative_to(folder).as_posix(),
-    )
-
-
-def content_digest(folder: str | Path) -> str:
-    """sha256 over the sorted relative paths, sizes and bytes of every file but card.json."""
-    folder = Path(folder)
-    h = hashlib.sha256()
-    for file in _model_files(folder):
-        rel = file.relative_to(folder).as_posix().encode()
-        h.update(len(rel).to_bytes(8, "little") + rel + file.stat().st_size.to_bytes(8, "little"))
-        with open(file, "rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                h.update(chunk)
-    return h.hexdigest()
+def _relative(file: Path, src: Path) -> Path:
+    return Path(file.name) if src.is_file() else file.relative_to(src)
 
 
 def _who() -> str:
@@ -187,14 +212,16 @@ class FolderRegistry:
         try:
             data = json.loads(card_file.read_text(encoding="utf-8"))
             digest = data.pop("digest")
+            files = data.pop("files", None)
             card = ModelCard.model_validate(data)
         except (FileNotFoundError, NotADirectoryError):
             return None
         except (OSError, ValueError, KeyError, TypeError, ValidationError) as exc:
             raise RegistryError(f"{card_file}: unreadable card: {exc}") from exc
-        return ModelVersion(ref=ref, path=path, card=card, digest=digest)
+        return ModelVersion(ref=ref, path=path, card=card, digest=digest, files=files)
 
     def get(self, ref: "ModelRef | str") -> ModelVersion:
+        """A ready version, verified unchanged since registration (see module doc)."""
         ref = ModelRef.parse(ref) if isinstance(ref, str) else ref
         found = self._read_version(ref)
         if found is None:
@@ -202,6 +229,7 @@ class FolderRegistry:
                 f"{ref.key} is not registered (no {self._version_dir(ref) / CARD_FILE}); "
                 "register it with `slm-bench register PATH --name NAME --version VERSION`"
             )
+        found.verify()
         return found
 
     def list_ready(self) -> list[ModelVersion]:
@@ -236,7 +264,7 @@ class FolderRegistry:
         """Copy ``src_dir`` in as ``name@version``; the same content again is a no-op."""
         ref = ModelRef(name, version)
         src = Path(src_dir)
-        validate_model_dir(src, allow_pickle=card.allow_pickle)
+        card = validate_source(src, card, ref)
         digest = content_digest(src)
         existing = self._existing(ref, digest)
         if existing is not None:
@@ -246,18 +274,20 @@ class FolderRegistry:
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{ref.version}-", dir=name_dir))
         os.chmod(tmp, 0o755)  # mkdtemp's 0700 would survive the rename
         try:
-            files = _model_files(src)
+            files = version_files(src)
             for i, file in enumerate(files, 1):
-                dest = tmp / file.relative_to(src)
+                dest = tmp / _relative(file, src)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(file, dest)
                 if progress:
                     progress(f"copied {i}/{len(files)}: {file.name}")
-            if content_digest(tmp) != digest:
+            copied, files = record(tmp)
+            if copied != digest:
                 raise RegistryError(f"{src}: files changed while being copied; retry the registration")
-            payload = {**card.model_dump(mode="json"), "digest": digest}
+            payload = {**card.model_dump(mode="json"), "digest": digest, "files": files}
             (tmp / CARD_FILE).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            _fsync_tree(tmp)
+            (tmp / CARD_FILE).chmod(READ_ONLY_FILE)
+            fsync_tree(tmp)
             try:
                 os.rename(tmp, self._version_dir(ref))
             except OSError:
@@ -266,8 +296,9 @@ class FolderRegistry:
                 if existing is None:
                     raise
                 return existing
+            read_only_dirs(self._version_dir(ref))
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            remove_tree(tmp)
         return self.get(ref)
 
     def _existing(self, ref: ModelRef, digest: str) -> ModelVersion | None:
@@ -353,11 +384,22 @@ class FolderRegistry:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _fsync_tree(folder: Path) -> None:
-    for file in folder.rglob("*"):
-        if file.is_file():
-            with open(file, "rb") as fh:
-                os.fsync(fh.fileno())
+def validate_source(src: Path, card: ModelCard, ref: ModelRef) -> ModelCard:
+    """Check a source before copying: a Hugging Face folder, or a GGUF (file, or folder holding one).
+    A GGUF's card runs on llama_cpp unless it names an engine itself (openai: served elsewhere)."""
+    try:
+        gguf = find_gguf_file(src)
+        if gguf is None:
+            validate_model_dir(src, allow_pickle=card.allow_pickle)
+            return card
+        read_gguf(gguf)
+    except GgufError as exc:
+        raise RegistryError(f"{ref.key}: {exc}") from exc
+    if "engine" not in card.model_fields_set:
+        return card.model_copy(update={"engine": "llama_cpp"})
+    if card.engine == "transformers":
+        raise RegistryError(f"{ref.key}: {gguf} is a GGUF; its card must name engine llama_cpp, not transformers")
+    return card
 
 
 def get_registry(settings) -> FolderRegistry:

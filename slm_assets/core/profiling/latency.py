@@ -2,8 +2,9 @@
 
 Requests run in rounds; percentiles pool every request of every round, and the
 spread of the per-round medians says whether the figures can be trusted.
-Time to first token and per output token come from per-step timestamps
-(:class:`StepClock`), not from dividing the total.
+Each request is the engine's ``generate_fixed`` on one prompt: the decoder that produced the
+evaluated answers. Time to first token and per output token come from its per-step timestamps,
+not from dividing the total; an engine without per-token timing reports them as None.
 """
 
 import math
@@ -13,42 +14,41 @@ from contextlib import nullcontext
 
 import numpy as np
 
+from slm_assets.core.inference.base import Engine, TimedGeneration
 from slm_assets.core.profiling.noise import dispersion
-from slm_assets.core.profiling.runner import GenerationRunner, StepClock
 
 PERCENTILES = (50, 90, 95, 99)
 
 
 class LatencyRounds:
-    """Runs latency rounds on one model, cycling through its prompts; keeps the raw samples."""
+    """Runs latency rounds on one engine, cycling through its prompts; keeps the raw samples."""
 
-    def __init__(self, runner: GenerationRunner, prompts: list[str], new_tokens: int):
+    def __init__(self, engine: Engine, prompts: list[str], new_tokens: int):
         if not prompts:
             raise ValueError("latency needs at least one prompt")
-        self.runner = runner
+        self.engine = engine
         self.new_tokens = new_tokens
+        self.prompts = list(prompts)
         self.n_prompts = len(prompts)
-        self._encoded = [runner.encode([p]) for p in prompts]
         self._cursor = 0
         self.rounds: list[dict] = []
 
-    def run_once(self, clock: StepClock | None = None) -> tuple[int, int]:
-        """One request on the next prompt: (start_ns, end_ns)."""
-        encoded = self._encoded[self._cursor % len(self._encoded)]
+    def run_once(self, timed: bool = False) -> TimedGeneration:
+        """One request on the next prompt."""
+        prompt = self.prompts[self._cursor % self.n_prompts]
         self._cursor += 1
-        start, end, _ = self.runner.timed(encoded, self.new_tokens, clock)
-        return start, end
+        [run] = self.engine.generate_fixed([prompt], new_tokens=self.new_tokens, timed=timed)
+        return run
 
     def round(self, min_requests: int, min_seconds: float) -> dict:
         totals, ttfts, tpots = [], [], []
-        sync = self.runner.sync if self.runner.cuda is not None else None
         started = time.perf_counter()
         while len(totals) < min_requests or time.perf_counter() - started < min_seconds:
-            clock = StepClock(sync)
-            start, end = self.run_once(clock)
-            stamps = clock.stamps_ns
-            totals.append((end - start) / 1e6)
-            ttfts.append((stamps[0] - start) / 1e6)
+            run = self.run_once(timed=True)
+            stamps = run.token_ns
+            totals.append((run.end_ns - run.start_ns) / 1e6)
+            if stamps:
+                ttfts.append((stamps[0] - run.start_ns) / 1e6)
             if len(stamps) > 1:
                 tpots.append((stamps[-1] - stamps[0]) / 1e6 / (len(stamps) - 1))
         raw = {"total_ms": totals, "ttft_ms": ttfts, "tpot_ms": tpots}
@@ -73,8 +73,8 @@ def summarize_latency(rounds: list[dict], new_tokens: int, n_prompts: int, max_d
         requests=int(totals.size),
         new_tokens=new_tokens,
         distinct_prompts=min(n_prompts, int(totals.size)),
-        ttft_ms=float(np.median(ttfts)),
-        ttft_p95_ms=float(np.percentile(ttfts, 95)),
+        ttft_ms=float(np.median(ttfts)) if ttfts.size else None,
+        ttft_p95_ms=float(np.percentile(ttfts, 95)) if ttfts.size else None,
         tpot_ms=tpot,
         decode_tokens_per_second=1000.0 / tpot if tpot else None,
         rounds=per_round,
@@ -85,7 +85,7 @@ def summarize_latency(rounds: list[dict], new_tokens: int, n_prompts: int, max_d
 
 
 def measure_latency(
-    runner: GenerationRunner,
+    engine: Engine,
     prompts: list[str],
     new_tokens: int,
     min_seconds: float,
@@ -96,7 +96,7 @@ def measure_latency(
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """At least ``min_requests`` batch-1 requests over at least ``min_seconds``, in ``repeats`` rounds."""
-    rounds = LatencyRounds(runner, prompts, new_tokens)
+    rounds = LatencyRounds(engine, prompts, new_tokens)
     with phase("latency") if phase else nullcontext():
         for r in range(repeats):
             raw = rounds.round(max(1, math.ceil(min_requests / repeats)), min_seconds / repeats)

@@ -1,21 +1,18 @@
-"""What was profiled: load time, size on disk, parameters, dtype, device."""
+"""What was profiled: the engine's facts (engine, format, precision, device, weights, load time)."""
 
-from pathlib import Path
-from typing import Any
+from dataclasses import asdict
+
+from slm_assets.core.inference.base import Engine
 
 MB = 1024 * 1024
 
 
-def model_facts(loaded: Any) -> dict:
-    model = loaded.model
-    path = Path(loaded.path) if getattr(loaded, "path", None) else None
-    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path and path.is_dir() else None
-    dtype = getattr(loaded, "dtype", None) or next(model.parameters()).dtype
+def model_facts(engine: Engine) -> dict:
+    facts = asdict(engine.facts())
+    weight_bytes = facts["weight_bytes"]
     return {
-        "path": str(path) if path else None,
-        "load_seconds": getattr(loaded, "load_seconds", None),
-        "size_mb": size / MB if size is not None else None,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "dtype": str(dtype).removeprefix("torch."),
-        "device": str(loaded.device),
+        **facts,
+        "path": facts["details"].get("path"),
+        "dtype": facts["precision"],  # the name profiles had before engines
+        "size_mb": weight_bytes / MB if weight_bytes is not None else None,
     }

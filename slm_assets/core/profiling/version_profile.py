@@ -1,7 +1,8 @@
 """Profile one registered model version on real golden_test prompts and store ``profile.json``.
 
-What ``hardware_profile`` and ``slm-bench profile`` call: resolve the version, load
-it, build prompts from ``golden_test`` (or from given inputs), profile, add the SLO
+What ``hardware_profile`` and ``slm-bench profile`` call: resolve the version, load it on the
+engine its card names (once per run, through the run's ``EngineCache``), build prompts from
+``golden_test`` (or from given inputs) with the engine's chat template, profile, add the SLO
 scorecard, write ``profiles/<name@version>/profile.json`` (``core.layout``) atomically.
 """
 
@@ -13,9 +14,10 @@ from pathlib import Path
 from slm_assets.config import Settings
 from slm_assets.core.golden.store import load_split
 from slm_assets.core.io import atomic_write_json
-from slm_assets.core.models.loading import load_model
+from slm_assets.core.inference.engine_cache import EngineCache, engines_for
 from slm_assets.core.profiling.cost import cost_per_1k_requests
-from slm_assets.core.profiling.profiler import AUTO, profile_model
+from slm_assets.core.profiling.isolated_memory import measure_in_fresh_process
+from slm_assets.core.profiling.profiler import AUTO, MemoryProbe, profile_model
 from slm_assets.core.profiling.scorecard import build_scorecard
 from slm_assets.core.evaluation.prompts import build_prompt, effective_task
 from slm_assets.core.models.registry import ModelRef, get_registry
@@ -49,6 +51,30 @@ def golden_inputs(settings: Settings, count: int) -> list[str]:
     return frame.sort_values(CONTENT_HASH)[INPUT].head(count).tolist()
 
 
+def memory_probe(settings: Settings, version, prompts: list[str], defaults: dict,
+                 reuse_stored: bool = False) -> MemoryProbe:
+    """The engine-alone memory of ``version``, measured in a fresh process; with ``reuse_stored``
+    (the side-by-side rounds, right after ``hardware_profile``) the figure of its stored profile
+    when that one is of the same weights and the same work. None when
+    ``profiling.memory_in_fresh_process`` is off."""
+    cfg = settings.profiling
+    if not cfg.memory_in_fresh_process:
+        return None
+    stored = _stored_memory(settings, version) if reuse_stored else None
+    if stored is not None:
+        return lambda: stored
+    return lambda: measure_in_fresh_process(version, defaults, prompts, cfg.latency_new_tokens,
+                                            cfg.batch_sizes, cfg.throughput_new_tokens)
+
+
+def _stored_memory(settings: Settings, version) -> dict | None:
+    """The fresh-process memory of a current profile of ``version`` (the one staleness rule)."""
+    if not layout.is_current(settings, "profile", version.key, version.digest):
+        return None
+    memory = (layout.read_artifact(layout.profile_file(settings, version.key)) or {}).get("memory") or {}
+    return memory if memory.get("method") == "fresh_process" else None
+
+
 def profile_version(
     settings: Settings,
     key: str,
@@ -56,15 +82,19 @@ def profile_version(
     device: str | None = None,
     gpu=AUTO,
     progress: Callable[[str], None] | None = None,
+    engines: EngineCache | None = None,
 ) -> ProfileRun:
     cfg = settings.profiling
     version = get_registry(settings).get(ModelRef.parse(key))
-    loaded = load_model(version, device=device or settings.evaluation.device)
+    defaults = {"device": device or settings.evaluation.device}
     task = effective_task(settings.task, version.card.prompt_template)
     labels = settings.task_labels()
     texts = inputs if inputs is not None else golden_inputs(settings, cfg.latency_prompts)
-    prompts = [build_prompt(loaded.tokenizer, task, labels, t) for t in texts[: cfg.latency_prompts]]
-    profile = profile_model(loaded, prompts, cfg, gpu=gpu, progress=progress)
+    with engines_for(engines) as cache:
+        engine = cache.get(version, defaults=defaults)
+        prompts = [build_prompt(engine, task, labels, t) for t in texts[: cfg.latency_prompts]]
+        profile = profile_model(engine, prompts, cfg, gpu=gpu, progress=progress,
+                                memory_probe=memory_probe(settings, version, prompts, defaults))
     profile["model_version"] = {"key": version.key, "digest": version.digest}
     profile["provenance"] = layout.provenance(settings, "profile", version.digest)
     profile["prompts_source"] = "inputs" if inputs is not None else f"golden_test {settings.golden.version}"

@@ -24,7 +24,7 @@ from slm_assets.core.reporting.report import (
 from slm_assets.core.reporting.trends import PRODUCTION_SERIES, Series, latest, trend_figure, trend_series
 
 PRODUCTION_ALIAS = "production"
-COLUMNS = ("key", "accuracy", "macro_f1", "hallucination_rate", "robustness_consistency", "latency_p95_ms",
+COLUMNS = ("key", "engine", "format", "precision", "accuracy", "macro_f1", "hallucination_rate", "robustness_consistency", "latency_p95_ms",
            "tokens_per_second", "peak_memory_mb", "energy_j_per_inference", "cost_per_1k_requests", "verdict",
            "baseline", "evaluated_at")
 _AXIS_TITLES = {"latency_p95_ms": "P95 latency, batch 1 (ms)", "peak_memory_mb": "peak memory (MB)",

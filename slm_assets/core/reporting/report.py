@@ -37,11 +37,16 @@ def version_summary(settings: Settings, key: str) -> dict[str, Any] | None:
     profile = read_json(layout.profile_file(settings, key)) or {}
     comparison = read_json(layout.comparison_file(settings, key)) or {}
     summary = profile.get("summary", {})
+    model = profile.get("model") or {}
     when = metrics.get("created_at") or datetime.fromtimestamp(metrics_path.stat().st_mtime, UTC).isoformat()
     robustness = metrics.get("robustness") or {}
     return {
         "key": key,
         "evaluated_at": when,
+        # What ran: the engine and the weights' format and precision (from the profile).
+        "engine": model.get("engine"),
+        "format": model.get("format"),
+        "precision": model.get("precision"),
         "accuracy": metrics.get("accuracy"),
         "accuracy_ci_low": metrics.get("accuracy_ci_low"),
         "accuracy_ci_high": metrics.get("accuracy_ci_high"),
@@ -209,6 +214,18 @@ def page(title: str, sections: list[tuple[str, str | go.Figure | None]]) -> str:
             f"<p class='note'>Generated {generated} from the stored artifacts.</p>{''.join(parts)}</body></html>")
 
 
+def _engines_table(comparison: dict[str, Any], profiles: dict[str, dict[str, Any]]) -> str | None:
+    """Engine, format and precision of each side (they may differ: a cross-engine gate), from the
+    side-by-side rounds, else from the version's profile."""
+    cols, rows = ["engine", "format", "precision"], []
+    for role in ("candidate", "baseline"):
+        key = comparison.get(role)
+        facts = (comparison.get("side_by_side") or {}).get(role) or (profiles.get(key) or {}).get("model")
+        if key and facts:
+            rows.append([role, key, *[facts.get(c) for c in cols]])
+    return html_table(["side", "version", *cols], rows) if rows else None
+
+
 def load_predictions(settings: Settings, key: str) -> pd.DataFrame | None:
     path = layout.predictions_file(settings, key)
     return pd.read_parquet(path, columns=["example_id", "stratum", "variant", "correct"]) if path.is_file() else None
@@ -231,6 +248,7 @@ def write_report(settings: Settings, key: str) -> Path:
             f"alpha {comparison['alpha']}, {comparison.get('paired_examples', 0)} paired examples.</p>")
     sections: list[tuple[str, str | go.Figure | None]] = [
         ("Verdict", head + verdict_table(comparison)),
+        ("What ran", _engines_table(comparison, profiles)),
         ("SLO scorecard: candidate", _scorecard_table(comparison.get("scorecards", {}).get("candidate"))),
         ("SLO scorecard: baseline", _scorecard_table(comparison.get("scorecards", {}).get("baseline"))),
         ("Accuracy vs latency across versions", accuracy_vs_latency(versions, highlight=key)),

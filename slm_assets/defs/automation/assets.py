@@ -14,7 +14,7 @@ from slm_assets.core.golden.drift import DriftReport, measure_drift
 from slm_assets.core.io import atomic_write_json
 from slm_assets.core.models.registry import get_registry
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
-from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.resources import ModelEngines, SlmSettings
 from slm_assets.defs.tracking import track
 
 def drift_metadata(report: DriftReport) -> dict:
@@ -64,11 +64,12 @@ def production_drift(context: dg.AssetExecutionContext, slm: SlmSettings) -> dg.
     description="The version on the newest labelled production rows outside every golden split (alerts.live_traffic),"
     " against its golden_test accuracy: two-proportion test, 95% CI of the difference; live/<name@version>/.",
 )
-def live_traffic_evaluation(context: dg.AssetExecutionContext, slm: SlmSettings) -> dg.MaterializeResult:
+def live_traffic_evaluation(context: dg.AssetExecutionContext, slm: SlmSettings,
+                            engines: ModelEngines) -> dg.MaterializeResult:
     settings = slm.get()
     version = get_registry(settings).get(context.partition_key)
     golden = pd.read_parquet(layout.predictions_file(settings, version.key), columns=["variant", "correct"])
-    test = evaluate_live(settings, version, golden, progress=context.log.info)
+    test = evaluate_live(settings, version, golden, progress=context.log.info, engines=engines.get())
     context.log.info(test.describe())
     path = layout.live_dir(settings, version.key) / LIVE_FILE
     track(context, settings, "live", test.to_dict(), [path])

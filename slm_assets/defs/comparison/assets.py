@@ -8,7 +8,7 @@ from slm_assets.core.reporting.report import version_summary, write_report
 from slm_assets.defs.profiling.assets import hardware_profile
 from slm_assets.defs.evaluation.assets import evaluation_metadata, model_evaluation
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
-from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.resources import ModelEngines, SlmSettings
 from slm_assets.defs.tracking import track
 
 
@@ -55,10 +55,11 @@ def comparison_metadata(result: dict, path) -> dict:
     "quality tests, side-by-side speed ratios, SLO scorecards, flipped examples; comparisons/<name@version>/comparison.json.",
 )
 def baseline_comparison(
-    context: dg.AssetExecutionContext, config: ComparisonRunConfig, slm: SlmSettings
+    context: dg.AssetExecutionContext, config: ComparisonRunConfig, slm: SlmSettings, engines: ModelEngines
 ) -> dg.MaterializeResult:
     settings = slm.get()
-    run = run_comparison(settings, context.partition_key, config.baseline, progress=context.log.info)
+    run = run_comparison(settings, context.partition_key, config.baseline, progress=context.log.info,
+                         engines=engines.get())
     for evaluation in run.evaluated:
         # A missing or stale evaluation (usually the baseline's) was run here: record it as a
         # materialization of that version's partition, so no file appears without one behind it.

@@ -4,10 +4,11 @@ import dagster as dg
 
 from slm_assets.core.evaluation.contamination import ContaminationError, check_contamination
 from slm_assets.core.evaluation.run import EvaluationResult, evaluate_model
+from slm_assets.core.markdown import md_escape
 from slm_assets.core.models.registry import get_registry
 from slm_assets.defs.evaluation.checks import contamination_check_result, contamination_check_spec
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
-from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.resources import ModelEngines, SlmSettings
 from slm_assets.defs.tags import REFRESH_CACHE_TAG
 from slm_assets.defs.tracking import track
 
@@ -15,7 +16,7 @@ from slm_assets.defs.tracking import track
 def stratum_table(per_stratum: dict[str, dict]) -> str:
     lines = ["| stratum | n | accuracy | 95% CI |", "|---|---:|---:|---|"]
     for stratum, s in per_stratum.items():
-        lines.append(f"| {stratum} | {s['n']} | {s['accuracy']:.3f} | {s['ci_low']:.3f}–{s['ci_high']:.3f} |")
+        lines.append(f"| {md_escape(stratum)} | {s['n']} | {s['accuracy']:.3f} | {s['ci_low']:.3f}–{s['ci_high']:.3f} |")
     return "\n".join(lines)
 
 
@@ -62,7 +63,7 @@ def evaluation_metadata(result: EvaluationResult) -> dict:
     description="Quality, hallucination and robustness of one model version on golden_test "
     "(metrics.json + predictions.parquet under evaluations/<name@version>/<golden_version>/).",
 )
-def model_evaluation(context: dg.AssetExecutionContext, slm: SlmSettings):
+def model_evaluation(context: dg.AssetExecutionContext, slm: SlmSettings, engines: ModelEngines):
     settings = slm.get()
     version = get_registry(settings).get(context.partition_key)
     report = check_contamination(settings, version.card)
@@ -71,7 +72,8 @@ def model_evaluation(context: dg.AssetExecutionContext, slm: SlmSettings):
         raise ContaminationError(report.describe() + "; evaluation blocked")
     refresh = context.run.tags.get(REFRESH_CACHE_TAG) == "true"
     result = evaluate_model(
-        settings, version, progress=context.log.info, show_progress=False, contamination=report, refresh_cache=refresh
+        settings, version, progress=context.log.info, show_progress=False, contamination=report, refresh_cache=refresh,
+        engines=engines.get(),
     )
     track(context, settings, "evaluation", result.metrics, [result.metrics_path])
     yield dg.MaterializeResult(metadata=evaluation_metadata(result))

@@ -15,7 +15,7 @@ from slm_assets.core.io import atomic_write_json
 from slm_assets.core.models.registry import get_registry
 from slm_assets.defs.evaluation.assets import model_evaluation
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
-from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.resources import ModelEngines, SlmSettings
 from slm_assets.defs.tracking import track
 
 no_forgetting_spec = dg.AssetCheckSpec(
@@ -39,7 +39,7 @@ def _task_numbers(results: dict) -> dict:
     description="Optional: the lm-evaluation-harness tasks of benchmarks.tasks through the version's engine; "
     "per-example results in benchmarks/<name@version>/, paired with the baseline's.",
 )
-def standard_benchmarks(context: dg.AssetExecutionContext, slm: SlmSettings):
+def standard_benchmarks(context: dg.AssetExecutionContext, slm: SlmSettings, engines: ModelEngines):
     settings = slm.get()
     cfg = settings.benchmarks
     if not cfg.tasks:
@@ -48,14 +48,14 @@ def standard_benchmarks(context: dg.AssetExecutionContext, slm: SlmSettings):
         return
     registry = get_registry(settings)
     version = registry.get(context.partition_key)
-    ran = ensure_benchmarks(settings, version, progress=context.log.info)
+    ran = ensure_benchmarks(settings, version, progress=context.log.info, engines=engines.get())
     if ran:
         track(context, settings, "benchmark", _task_numbers(ran), [layout.benchmarks_dir(settings, version.key)])
     base_ref = resolve_baseline(registry, version.ref, settings.comparison.baseline)
     rows = []
     if base_ref is not None and base_ref.key != version.key:
         baseline = registry.get(base_ref)
-        base_ran = ensure_benchmarks(settings, baseline, progress=context.log.info)
+        base_ran = ensure_benchmarks(settings, baseline, progress=context.log.info, engines=engines.get())
         if base_ran:
             context.log_event(dg.AssetMaterialization(
                 asset_key=context.asset_key, partition=baseline.key, metadata=_task_numbers(base_ran),

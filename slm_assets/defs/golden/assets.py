@@ -10,6 +10,7 @@ import dagster as dg
 from slm_assets.core.golden.build import build_golden
 from slm_assets.core.golden.store import Manifest
 from slm_assets.core.schema import SPLITS
+from slm_assets.core.markdown import md_escape
 from slm_assets.defs.resources import SlmSettings
 
 
@@ -27,7 +28,7 @@ def _golden_spec(split: str) -> dg.AssetSpec:
 
 def _counts_markdown(counts: dict[str, int], name: str) -> str:
     lines = [f"| {name} | rows |", "|---|---:|"]
-    lines += [f"| {key} | {value} |" for key, value in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    lines += [f"| {md_escape(key)} | {value} |" for key, value in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
     return "\n".join(lines)
 
 

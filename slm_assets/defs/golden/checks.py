@@ -16,6 +16,7 @@ from slm_assets.core.golden.store import GoldenSetError, load_split
 from slm_assets.core.golden.leakage import CheckOutcome, golden_unchanged, run_leakage_checks
 from slm_assets.core.schema import SPLITS
 from slm_assets.core.golden.validation import validate_splits
+from slm_assets.core.markdown import md_escape
 from slm_assets.defs.resources import SlmSettings
 
 SPLIT_ASSETS = {split: dg.AssetKey(f"golden_{split}") for split in SPLITS}
@@ -43,14 +44,16 @@ def _examples_markdown(examples: list[dict]) -> str:
     lines = []
     for e in examples:
         if "left" in e and "right" in e:
-            extra = ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("left", "right"))
+            extra = md_escape(", ".join(f"{k}={v}" for k, v in e.items() if k not in ("left", "right")))
+            left, right = ({k: md_escape(v if k != "input" else repr(v)) for k, v in e[side].items()}
+                           for side in ("left", "right"))
             lines.append(
-                f"- **{e['left']['split']}** `{e['left']['example_id']}` ({e['left']['source']}): {e['left']['input']!r}\n"
-                f"  **{e['right']['split']}** `{e['right']['example_id']}` ({e['right']['source']}): {e['right']['input']!r}"
+                f"- **{left['split']}** {left['example_id']} ({left['source']}): {left['input']}\n"
+                f"  **{right['split']}** {right['example_id']} ({right['source']}): {right['input']}"
                 + (f"\n  {extra}" if extra else "")
             )
         else:
-            lines.append("- " + ", ".join(f"{k}: {v}" for k, v in e.items()))
+            lines.append("- " + md_escape(", ".join(f"{k}: {v}" for k, v in e.items())))
     return "\n".join(lines)
 
 

@@ -21,7 +21,8 @@ def _specs() -> list[dg.AssetSpec]:
             kinds={"parquet"},
             description=(
                 "Production log rows mapped onto the canonical schema: normalised, PII-masked input, UTC "
-                "timestamps, exact repeats folded into `occurrences` (<data_dir>/ingested/production_logs.parquet)."
+                "timestamps, exact repeats folded into `occurrences` (<data_dir>/ingested/production_logs.parquet, "
+                "a link into the current version folder; production, quarantine and report are published together)."
             ),
         ),
         dg.AssetSpec(
@@ -66,6 +67,7 @@ def ingest_production_logs(context: dg.AssetExecutionContext, slm: SlmSettings):
             **common,
             "path": dg.MetadataValue.path(report.production_path),
             "report": dg.MetadataValue.path(report.report_path),
+            "version": report.version,
             "seconds": report.seconds,
         },
     )
@@ -78,5 +80,6 @@ def ingest_production_logs(context: dg.AssetExecutionContext, slm: SlmSettings):
             **{f"quarantined_{r}": numbers[f"quarantined_{r}"] for r in ROW_REASONS},
             "reasons": dg.MetadataValue.md(reasons_markdown(report)),
             "path": dg.MetadataValue.path(report.quarantine_path),
+            "version": report.version,
         },
     )

@@ -6,7 +6,7 @@ from slm_assets.core.profiling.scorecard import scorecard_markdown
 from slm_assets.core.profiling.version_profile import profile_version
 from slm_assets.defs.evaluation.assets import model_evaluation
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
-from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.resources import ModelEngines, SlmSettings
 from slm_assets.defs.tracking import track
 
 
@@ -40,9 +40,9 @@ def _metadata(profile: dict, path) -> dict:
     description="Warm-up, batch-1 latency percentiles on golden_test prompts, throughput per batch size, "
     "peak memory, energy per inference, roofline and environment; profiles/<name@version>/profile.json.",
 )
-def hardware_profile(context: dg.AssetExecutionContext, slm: SlmSettings) -> dg.MaterializeResult:
+def hardware_profile(context: dg.AssetExecutionContext, slm: SlmSettings, engines: ModelEngines) -> dg.MaterializeResult:
     settings = slm.get()
-    run = profile_version(settings, context.partition_key, progress=context.log.info)
+    run = profile_version(settings, context.partition_key, progress=context.log.info, engines=engines.get())
     if run.profile["noise"]["noisy"]:
         context.log.warning("noisy profile: " + "; ".join(run.profile["noise"]["reasons"]))
     track(context, settings, "profile", run.profile, [run.path])
