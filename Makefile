@@ -13,7 +13,7 @@ export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 SLM_INSTANCE ?= sqlite
 INSTANCE_YAML := $(if $(filter postgres,$(SLM_INSTANCE)),deploy/dagster.postgres.yaml,dagster.yaml)
 
-.PHONY: install instance demo ui test test-fast bench clean-data browser
+.PHONY: install instance demo ui test test-fast bench clean-data browser redis
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,7 +58,12 @@ browser:
 	@test -x /usr/bin/chromium || [ "$$(id -u)" != 0 ] || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: install browser
+# The Celery worker tests start Debian's redis-server (a broker on 127.0.0.1); installed like Chromium.
+redis:
+	@command -v redis-server >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+test: install browser redis
 	$(VENV)/bin/dg check defs
 	$(PY) -m pytest tests
 

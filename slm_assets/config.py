@@ -22,6 +22,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from slm_assets.core.evaluation import metric_specs
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.yaml"
 
@@ -210,6 +212,10 @@ class EvaluationConfig(_Strict):
     max_error_rate: float = Field(default=0.05, ge=0, le=1)
     """A run in which a larger fraction of prompts fails to generate fails, quoting the first error."""
     robustness: RobustnessConfig = Field(default_factory=RobustnessConfig)
+    # Excluded from dumps and section hashes: where answers are cached never changes them.
+    cache_url: str | None = Field(default=None, exclude=True)
+    """A PostgreSQL URL for a prediction cache shared by several machines (``$SLM_CACHE_URL`` wins);
+    None: SQLite under ``<data_dir>/cache``, or the instance's PostgreSQL when Dagster runs on one."""
 
 
 class StandardBenchmarksConfig(_Strict):
@@ -302,15 +308,38 @@ class Threshold(_Strict):
 
 def _default_thresholds() -> dict[str, Threshold]:
     return {
-        "accuracy": Threshold(direction="higher_is_better", max_regression=0.02),
-        "macro_f1": Threshold(direction="higher_is_better", max_regression=0.03),
-        "hallucination_rate": Threshold(direction="lower_is_better", max_regression=0.01),
-        "robustness_worst_family_accuracy": Threshold(direction="higher_is_better", max_regression=0.05),
-        "robustness_consistency": Threshold(direction="higher_is_better", max_regression=0.05),
-        "latency_p95_ms": Threshold(direction="lower_is_better", kind="ratio", max_regression=1.25),
-        "tokens_per_second": Threshold(direction="higher_is_better", kind="ratio", max_regression=0.8),
-        "peak_memory_mb": Threshold(direction="lower_is_better", kind="ratio", max_regression=1.2),
+        m.name: Threshold(direction=m.direction, kind=m.threshold_kind, max_regression=m.max_regression)
+        for m in metric_specs.METRICS
     }
+
+
+def _merge_thresholds(value: Any) -> Any:
+    """User thresholds over the defaults: an entry replaces that metric's threshold only.
+
+    Direction and kind come from the metric's spec; a user value may repeat them but never flip
+    them (a flipped direction or a ratio bound read as a difference would switch the gate off).
+    """
+    if not isinstance(value, dict):
+        return value
+    unknown = sorted(set(value) - set(metric_specs.THRESHOLD_NAMES))
+    if unknown:
+        raise ValueError(f"unknown metric(s) {', '.join(map(repr, unknown))}; known: "
+                         f"{', '.join(metric_specs.THRESHOLD_NAMES)}")
+    merged: dict[str, Any] = dict(_default_thresholds())
+    for name, given in value.items():
+        if isinstance(given, Threshold):
+            given = given.model_dump()
+        if not isinstance(given, dict):
+            raise ValueError(f"{name}: expected a mapping with max_regression, got {given!r}")
+        spec = metric_specs.BY_NAME.get(name, metric_specs.BY_NAME["accuracy"])
+        if given.get("direction", spec.direction) != spec.direction:
+            raise ValueError(f"{name}: direction is {spec.direction} (fixed by the metric), not {given['direction']!r}")
+        kind = given.get("kind", spec.threshold_kind)
+        if (kind == "ratio") != (spec.threshold_kind == "ratio"):
+            raise ValueError(f"{name}: kind {kind!r} does not fit a {spec.comparison} metric "
+                             f"(use {'ratio' if spec.threshold_kind == 'ratio' else 'absolute or relative'})")
+        merged[name] = {**given, "direction": spec.direction, "kind": kind}
+    return merged
 
 
 class ComparisonConfig(_Strict):
@@ -320,12 +349,38 @@ class ComparisonConfig(_Strict):
     alpha: float = Field(default=0.05, gt=0, lt=1)
     bootstrap_samples: int = Field(default=2000, ge=100)
     thresholds: dict[str, Threshold] = Field(default_factory=_default_thresholds)
-    side_by_side_rounds: int = Field(default=2, ge=1)
-    """A B A B rounds when profiling candidate and baseline side by side."""
+    """Per metric (see ``core/evaluation/metric_specs.py``); entries given merge over the defaults."""
+    side_by_side_rounds: int = Field(default=3, ge=1)
+    """A B A B rounds run first when profiling candidate and baseline side by side."""
+    side_by_side_max_rounds: int = Field(default=8, ge=1)
+    """Round budget: rounds go on while a speed ratio's interval still straddles its limit;
+    a ratio still undecided after this many rounds is INCONCLUSIVE, never REGRESSION."""
+    fail_on_inconclusive: bool = False
+    """INCONCLUSIVE (neither a regression nor non-inferiority shown) fails CI: ``gate`` exit 3."""
+    power: float = Field(default=0.8, gt=0, lt=1)
+    """Power at which each row's minimum detectable difference is reported."""
+    expected_accuracy: float = Field(default=0.8, gt=0, lt=1)
+    """For sizing only (``slm-bench plan``, the golden set's size warning)."""
+    expected_discordance: float | None = Field(default=None, gt=0, le=1)
+    """For sizing: share of examples where candidate and baseline disagree on correctness
+    (default 2p(1-p) for the expected accuracy p: independent errors, an upper bound)."""
     per_stratum_blocking: bool = True
     """Per-stratum accuracy regressions (Holm-corrected; threshold ``stratum_accuracy``,
     else ``accuracy``) fail the gate; False only flags them."""
     promote_on_pass: bool = False
+    """The ``model_promotion`` step moves ``production`` to a candidate whose verdict is PASS."""
+
+    @field_validator("thresholds", mode="before")
+    @classmethod
+    def _thresholds_merge_over_defaults(cls, value: Any) -> Any:
+        return _merge_thresholds(value)
+
+    @model_validator(mode="after")
+    def _round_budget(self) -> "ComparisonConfig":
+        if self.side_by_side_max_rounds < self.side_by_side_rounds:
+            raise ValueError(f"side_by_side_max_rounds ({self.side_by_side_max_rounds}) is below "
+                             f"side_by_side_rounds ({self.side_by_side_rounds})")
+        return self
 
 
 # ---------------------------------------------------------------- registry & ops

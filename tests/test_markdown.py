@@ -1,7 +1,7 @@
 """User text in Markdown (issue 17): stratum names holding Markdown or HTML arrive as text in
 Dagster metadata and in the gate's step summary."""
 
-from slm_assets.core.comparison.compare import markdown_table
+from slm_assets.core.comparison.render import markdown_table
 from slm_assets.core.markdown import md_escape
 from slm_assets.defs.evaluation.assets import stratum_table
 from slm_assets.defs.golden.assets import _counts_markdown

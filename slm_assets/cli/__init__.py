@@ -3,7 +3,8 @@
 Each subcommand lives in its own module here and exposes
 ``register(subparsers)``, which adds its parser and sets ``func`` (a callable
 taking the parsed args and returning the exit code).
-Exit codes: 0 success/pass, 1 regression (gate), 2 error.
+Exit codes: 0 success/pass, 1 regression (gate), 2 error, 3 inconclusive (gate, when
+``comparison.fail_on_inconclusive``).
 """
 
 import argparse
@@ -20,6 +21,7 @@ _COMMANDS = (
     "evaluate",
     "profile",
     "gate",
+    "plan",
     "finetune",
     "demo",
     "recommend",

@@ -129,6 +129,7 @@ def run_version_job(settings: Settings, instance: dg.DagsterInstance, version: M
     """The ``evaluate_model_version`` job on the version's partition, skipping a current evaluation or
     profile (the gate's rule), and any asset not in ``only``; True on success, False when the
     blocking ``no_regression`` check failed."""
+    from slm_assets.cli.gate import INCONCLUSIVE as GATE_INCONCLUSIVE
     from slm_assets.cli.gate import REGRESSION as GATE_REGRESSION
     from slm_assets.cli.gate import _failure_reason, _needed
     from slm_assets.defs.partitions import model_versions
@@ -154,7 +155,7 @@ def run_version_job(settings: Settings, instance: dg.DagsterInstance, version: M
     if result.success:
         return True
     code, reason = _failure_reason(result)
-    if code != GATE_REGRESSION:
+    if code not in (GATE_REGRESSION, GATE_INCONCLUSIVE):
         raise DemoError(f"{PER_VERSION_JOB} for {version.key}: {reason}")
     print(reason, flush=True)
     # The blocking check kept the report from running: draw it on its own, as the gate does.

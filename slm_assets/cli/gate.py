@@ -4,7 +4,9 @@ Materializes in-process what the candidate needs (golden splits verified with th
 checks, its evaluation and profile when missing or stale, the comparison and its
 blocking ``no_regression`` check, the report), prints a Markdown summary, writes
 JSON, appends to ``$GITHUB_STEP_SUMMARY`` when set.
-Exit 0 pass (or no baseline yet), 1 regression, 2 error; a one-line reason on stderr.
+Exit 0 pass (or no baseline yet; also inconclusive unless comparison.fail_on_inconclusive),
+1 regression, 2 error, 3 inconclusive when comparison.fail_on_inconclusive; a one-line reason
+on stderr and, in the summary, what the gate could and could not detect at its size.
 An infrastructure failure (instance database down, registry, missing or unreadable files)
 is always 2, never 1: CI must not read an outage as a regression.
 """
@@ -18,14 +20,15 @@ from pathlib import Path
 import dagster as dg
 
 from slm_assets.config import ConfigError, Settings, load_settings
-from slm_assets.core.comparison.compare import markdown_table
+from slm_assets.core.comparison.render import markdown_table
 from slm_assets.core.io import atomic_write_json
 from slm_assets.core.models.registry import ModelChangedError, ModelRef, ModelVersion, RegistryError, get_registry
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
 from slm_assets.core import layout
 
-PASS, REGRESSION, ERROR = 0, 1, 2
+PASS, REGRESSION, ERROR, INCONCLUSIVE = 0, 1, 2, 3
+STATUS = {PASS: "pass", REGRESSION: "regression", ERROR: "error", INCONCLUSIVE: "inconclusive"}
 CHECK = "no_regression"
 FORGETTING_CHECK = "no_forgetting"  # standard benchmarks (optional): a drop there is a regression too
 
@@ -44,7 +47,7 @@ def _needed(settings: Settings, version: ModelVersion) -> list[str]:
     keys = [] if layout.is_current(settings, "evaluation", version.key, version.digest) else ["model_evaluation"]
     keys += [] if layout.is_current(settings, "profile", version.key, version.digest) else ["hardware_profile"]
     keys += ["standard_benchmarks"] if settings.benchmarks.tasks else []  # optional forgetting check
-    return keys + ["baseline_comparison", "evaluation_report"]
+    return keys + ["baseline_comparison", "model_promotion", "evaluation_report"]
 
 
 def _instance() -> dg.DagsterInstance:
@@ -70,12 +73,17 @@ def _materialize(settings, instance, key: str, selection: list[str], baseline: s
 
 
 def _failure_reason(result) -> tuple[int, str]:
-    """Exit code and one-line reason of a failed run: a regression, a failed check, or a step error."""
+    """Exit code and one-line reason of a failed run: a regression, an inconclusive comparison that
+    the config fails, a failed check, or a step error."""
     failed_checks = [
         e for e in result.get_asset_check_evaluations() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
     for evaluation in failed_checks:
-        if evaluation.check_name in (CHECK, FORGETTING_CHECK):
+        if evaluation.check_name == FORGETTING_CHECK:
+            return REGRESSION, f"regression: {evaluation.description}"
+        if evaluation.check_name == CHECK:
+            if (evaluation.metadata.get("verdict") or dg.TextMetadataValue("")).value == "inconclusive":
+                return INCONCLUSIVE, f"inconclusive: {evaluation.description}"
             return REGRESSION, f"regression: {evaluation.description}"
     if failed_checks:
         names = ", ".join(f"{e.asset_key.to_user_string()}:{e.check_name}" for e in failed_checks)
@@ -90,7 +98,9 @@ def _failure_reason(result) -> tuple[int, str]:
 
 
 def _summary(candidate: str, code: int, reason: str, comparison: dict | None, report: Path | None) -> str:
-    status = {PASS: "PASS", REGRESSION: "REGRESSION", ERROR: "ERROR"}[code]
+    status = STATUS[code].upper()
+    if code == PASS and comparison and comparison["verdict"] == "inconclusive":
+        status = "INCONCLUSIVE (not failing CI: comparison.fail_on_inconclusive is false)"
     parts = [f"## SLM gate: {candidate}: {status}", "", reason]
     if comparison is not None:
         parts += ["", markdown_table(comparison)]
@@ -109,7 +119,7 @@ def _finish(args, candidate: str, code: int, reason: str, comparison: dict | Non
         atomic_write_json(args.json_path, {
             "candidate": candidate,
             "exit_code": code,
-            "status": {PASS: "pass", REGRESSION: "regression", ERROR: "error"}[code],
+            "status": STATUS[code],
             "reason": reason,
             "verdict": comparison["verdict"] if comparison else None,
             "baseline": comparison["baseline"] if comparison else None,
@@ -160,10 +170,12 @@ def _gate(args: argparse.Namespace) -> int:
     if code != ERROR and comparison_file.is_file():
         comparison = json.loads(comparison_file.read_text(encoding="utf-8"))
     report = layout.report_file(settings, key)
-    if code == REGRESSION:
+    if code in (REGRESSION, INCONCLUSIVE):
         # The blocking check kept the report from running in that run: draw it on its own.
         _materialize(settings, instance, key, ["evaluation_report"], None, args.log_level)
     if code == PASS:
         reason = (f"no baseline yet ({comparison['baseline_spec']!r}): passes as the first model"
-                  if comparison["verdict"] == "no_baseline" else f"pass against {comparison['baseline']}")
+                  if comparison["verdict"] == "no_baseline" else f"{comparison['verdict']} against {comparison['baseline']}")
+    if comparison and comparison.get("power"):
+        reason += f" -- {comparison['power']['sentence']}"
     return _finish(args, key, code, reason, comparison, report if report.is_file() and code != ERROR else None)

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from slm_assets.core.comparison.compare import EvaluationArtifacts
+from slm_assets.core.comparison.artifacts import EvaluationArtifacts
 from slm_assets.core import layout
 
 LABELS = ["refund", "login", "order", "bug"]

@@ -4,7 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from slm_assets.core.comparison.compare import ComparisonError, compare, encode_labels, macro_f1, markdown_table
+from slm_assets.config import CostConfig
+
+from slm_assets.core.comparison.artifacts import ComparisonError
+from slm_assets.core.comparison.compare import compare
+from slm_assets.core.comparison.render import markdown_table
+from slm_assets.core.evaluation.metrics import encode_labels, macro_f1_codes
 
 from .synthetic import artifacts, speed
 
@@ -123,7 +128,9 @@ def test_more_accurate_but_slower_fails_on_latency(make_settings, base_correct):
     cand[np.flatnonzero(~cand)[:40]] = True
     result = compare(
         artifacts("m@a", base_correct), artifacts("m@b", cand),
-        speed(candidate_latency=(14.0, 15.0), candidate_tps=(70.0, 75.0)), settings,
+        speed(latency=(10.0,) * 5, candidate_latency=(14.0, 15.0, 14.5, 14.2, 14.8), tps=(100.0,) * 5,
+              candidate_tps=(70.0, 75.0, 72.0, 71.0, 74.0), memory=(500.0,) * 5, candidate_memory=(500.0,) * 5),
+        settings,
     )
     status = _status(result)
     assert status["accuracy"] == "improvement"
@@ -131,7 +138,8 @@ def test_more_accurate_but_slower_fails_on_latency(make_settings, base_correct):
     assert result["verdict"] == "regression"
     assert set(result["regressions"]) == {"latency_p95_ms", "tokens_per_second"}
     lat = next(r for r in result["rows"] if r["metric"] == "latency_p95_ms")
-    assert lat["ratio"] == pytest.approx(14.5 / 10.0) and lat["ci"] == pytest.approx([1.4, 1.5])
+    assert lat["ratio"] == pytest.approx(14.5 / 10.0) and 1.25 < lat["ci"][0] < 1.45 < lat["ci"][1] < 1.55
+    assert lat["rounds"] == pytest.approx([1.4, 1.5, 1.45, 1.42, 1.48])
 
 
 def test_more_accurate_and_a_little_slower_passes_under_looser_ratio(make_settings, base_correct):
@@ -141,9 +149,10 @@ def test_more_accurate_and_a_little_slower_passes_under_looser_ratio(make_settin
     })
     cand = base_correct.copy()
     cand[np.flatnonzero(~cand)[:40]] = True
-    result = compare(artifacts("m@a", base_correct), artifacts("m@b", cand), speed(candidate_latency=(14.0, 15.0)), settings)
-    assert result["verdict"] == "pass"
-    # Metrics without a configured threshold are reported, not judged.
+    sp = speed(latency=(10.0,) * 4, candidate_latency=(14.0, 15.0, 14.5, 14.4), tps=(100.0,) * 4, candidate_tps=(100.0,) * 4)
+    result = compare(artifacts("m@a", base_correct), artifacts("m@b", cand), sp, settings)
+    assert result["verdict"] == "pass", result["inconclusive"]
+    # Thresholds not given keep their defaults (merged, not replaced).
     assert _status(result)["macro_f1"] in ("pass", "improvement")
 
 
@@ -185,6 +194,7 @@ def test_per_stratum_regression_is_holm_corrected(make_settings, base_correct):
 def test_stratum_flag_without_blocking(make_settings, base_correct):
     settings = _settings(make_settings, per_stratum_blocking=False,
                          thresholds={"accuracy": {"direction": "higher_is_better", "max_regression": 0.2},
+                                     "macro_f1": {"max_regression": 0.2},
                                      "stratum_accuracy": {"direction": "higher_is_better", "max_regression": 0.05}})
     cand = base_correct.copy()
     cand[[i for i in np.flatnonzero(cand) if i % 2 == 0][:30]] = False
@@ -225,7 +235,8 @@ def test_macro_f1_matches_sklearn():
     ref = rng.choice(["a", "b", "c"], 200)
     pred = np.where(rng.random(200) < 0.6, ref, rng.choice(["a", "b", "zz"], 200))
     r, p = encode_labels(ref, pred)
-    assert macro_f1(r, p) == pytest.approx(f1_score(ref, pred, average="macro"))
+    # Over the reference labels: "zz" is a miss of the true label, not a class of its own.
+    assert macro_f1_codes(r, p) == pytest.approx(f1_score(ref, pred, labels=["a", "b", "c"], average="macro"))
 
 
 def _side_by_side_result(p95s, seconds, size_mb, gpu=None):
@@ -241,22 +252,29 @@ def _side_by_side_result(p95s, seconds, size_mb, gpu=None):
 
 
 def test_speed_from_side_by_side_pairs_rounds(make_settings, base_correct):
-    from slm_assets.core.comparison.compare import speed_from_side_by_side
+    from slm_assets.core.comparison.speed import speed_from_side_by_side
 
-    sp = speed_from_side_by_side(_side_by_side_result([10, 12], [1.0, 2.0], 100), _side_by_side_result([20, 24], [2.0, 4.0], 100))
-    assert sp["baseline"] == {"latency_p95_ms": [10, 12], "tokens_per_second": [32.0, 16.0], "peak_memory_mb": [100]}
-    assert sp["candidate"]["tokens_per_second"] == [16.0, 8.0]
+    price = CostConfig(hardware_price_per_hour={"cpu": 3.6})  # 1 req/s at 3.6/h = 1.0 per 1,000 requests
+    sp = speed_from_side_by_side(_side_by_side_result([10, 12], [1.0, 2.0], 100),
+                                 _side_by_side_result([20, 24], [2.0, 4.0], 100), price)
+    assert sp["baseline"] == {"latency_p95_ms": [10, 12], "tokens_per_second": [32.0, 16.0], "peak_memory_mb": [100],
+                              "cost_per_1k_requests": [0.5, 1.0]}
+    assert sp["candidate"]["tokens_per_second"] == [16.0, 8.0] and sp["candidate"]["cost_per_1k_requests"] == [1.0, 2.0]
     result = compare(artifacts("m@a", base_correct), artifacts("m@b", base_correct), sp, _settings(make_settings))
     rows = {r["metric"]: r for r in result["rows"]}
     assert rows["latency_p95_ms"]["ratio"] == pytest.approx(2.0) and rows["latency_p95_ms"]["status"] == "regression"
     assert rows["tokens_per_second"]["ratio"] == pytest.approx(0.5) and rows["tokens_per_second"]["note"] == "batch size 2"
     assert rows["peak_memory_mb"]["ratio"] == 1.0 and "weights size" in rows["peak_memory_mb"]["note"]
+    assert rows["cost_per_1k_requests"]["ratio"] == pytest.approx(2.0)
+    assert rows["cost_per_1k_requests"]["status"] == "regression"  # twice the price per request
 
 
 def test_one_noisy_round_is_not_a_speed_regression(make_settings, base_correct):
     # Round 1 is 1.6x slower, round 2 equal: the median 1.3x is over 1.25 but the rounds disagree.
     sp = speed(latency=(10.0, 10.0), candidate_latency=(16.0, 10.0))
     same = (artifacts("m@a", base_correct), artifacts("m@b", base_correct))
-    assert _status(compare(*same, sp, _settings(make_settings)))["latency_p95_ms"] == "pass"
+    result = compare(*same, sp, _settings(make_settings))
+    assert _status(result)["latency_p95_ms"] == "inconclusive"
+    assert result["verdict"] == "inconclusive" and result["inconclusive"] == ["latency_p95_ms"]
     strict = _settings(make_settings, policy="non_inferiority")
     assert _status(compare(*same, sp, strict))["latency_p95_ms"] == "regression"

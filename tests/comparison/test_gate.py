@@ -7,8 +7,8 @@ import pytest
 
 from slm_assets.cli import main
 from slm_assets.core.models.registry import get_registry
-from slm_assets.testing import build_tiny_model
 from slm_assets.core.golden.store import write_golden
+from tests.comparison import virtual_clock
 from tests.evaluation.helpers import LABELS, golden_rows, register, write_test_golden
 from slm_assets.core import layout
 
@@ -24,9 +24,9 @@ SECTIONS = {
         "thresholds": {
             "accuracy": {"direction": "higher_is_better", "max_regression": 0.02},
             "hallucination_rate": {"direction": "lower_is_better", "max_regression": 0.01},
-            # Loose enough for two identical tiny models on a busy 2-core machine, tight enough for a ~100x bigger one.
+            # Timings run on a virtual clock (virtual_clock.py): twins measure exactly 1x, the slowed
+            # candidate exactly 3x, on any machine under any load.
             "latency_p95_ms": {"direction": "lower_is_better", "kind": "ratio", "max_regression": 2.5},
-            "peak_memory_mb": {"direction": "lower_is_better", "kind": "ratio", "max_regression": 2.0},
         },
     },
 }
@@ -45,11 +45,6 @@ def settings(make_settings):
     return settings
 
 
-@pytest.fixture(scope="module")
-def slow_model_dir(tmp_path_factory):
-    return build_tiny_model(tmp_path_factory.mktemp("slow") / "model", seed=0, hidden_size=384, layers=12)
-
-
 def gate(settings, capsys, key, tmp_path, *extra):
     out = tmp_path / f"gate-{key}.json"
     code = main(["--config", str(settings.config_path), "gate", "--candidate", key, "--json", str(out), *extra])
@@ -58,12 +53,13 @@ def gate(settings, capsys, key, tmp_path, *extra):
     return code, reason, json.loads(out.read_text()), captured.out
 
 
-@pytest.mark.slow  # profiles three models, two side by side: minutes on busy CPUs
-def test_first_pass_then_regression(settings, tiny_model_dir, slow_model_dir, capsys, tmp_path, monkeypatch):
+@pytest.mark.slow  # evaluates and profiles three versions, two side by side
+def test_first_pass_then_regression(settings, tiny_model_dir, capsys, tmp_path, monkeypatch):
     registry = get_registry(settings)
     register(settings, tiny_model_dir, "tiny", "v1")
     register(settings, tiny_model_dir, "tiny", "v2")
-    register(settings, slow_model_dir, "tiny", "v3")
+    register(settings, tiny_model_dir, "tiny", "v3")  # the same weights, 3x slower per decoding step
+    virtual_clock.install(monkeypatch, slow={"tiny@v3": 3.0})
     summary = tmp_path / "step_summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
 
@@ -75,31 +71,56 @@ def test_first_pass_then_regression(settings, tiny_model_dir, slow_model_dir, ca
     assert "## SLM gate: tiny@v1: PASS" in out and "## SLM gate: tiny@v1: PASS" in summary.read_text()
 
     # Same weights under a new version: passes against production and is promoted.
-    code, reason, result, _ = gate(settings, capsys, "tiny@v2", tmp_path)
+    code, reason, result, out = gate(settings, capsys, "tiny@v2", tmp_path)
     assert code == 0, reason
     assert result["verdict"] == "pass" and result["baseline"] == "tiny@v1"
     rows = {r["metric"]: r for r in result["comparison"]["rows"]}
-    assert rows["accuracy"]["delta"] == 0 and rows["latency_p95_ms"]["ratio"] is not None
+    assert rows["accuracy"]["delta"] == 0 and rows["accuracy"]["mdd"] > 0
+    assert rows["latency_p95_ms"]["ratio"] == 1.0 and rows["latency_p95_ms"]["ci"] == [1.0, 1.0]
+    assert rows["latency_p95_ms"]["status"] == "pass"  # exactly 1: not an improvement
+    assert "could not detect drops smaller than accuracy" in out  # 12 examples: power is shown
     assert registry.aliases("tiny")["production"] == "v2"
     audit = registry.audit_log("tiny")
     assert [(a["version"], a["verdict"]) for a in audit] == [("v1", "no_baseline"), ("v2", "pass")]
 
-    # A much bigger (slower, heavier) model: exit 1, the speed rows marked, production unchanged.
+    # A deterministically 3x slower candidate: exit 1, the speed rows marked, production unchanged.
     code, reason, result, out = gate(settings, capsys, "tiny@v3", tmp_path)
     assert code == 1, reason
     assert reason.startswith("slm-bench gate: regression:") and "latency_p95_ms" in reason
     assert result["status"] == "regression" and result["verdict"] == "regression"
     rows = {r["metric"]: r for r in result["comparison"]["rows"]}
-    assert rows["latency_p95_ms"]["status"] == "regression" and rows["latency_p95_ms"]["ratio"] > 2.5
-    assert rows["peak_memory_mb"]["status"] == "regression"
+    assert rows["latency_p95_ms"]["status"] == "regression" and rows["latency_p95_ms"]["ratio"] == pytest.approx(3.0)
+    assert rows["tokens_per_second"]["status"] == "regression"
+    assert rows["tokens_per_second"]["rounds"] == pytest.approx([1 / 3] * 2)  # every round shown
+    assert rows["accuracy"]["status"] == "pass"
     assert "**REGRESSION**" in out
     assert registry.aliases("tiny")["production"] == "v2" and len(registry.audit_log("tiny")) == 2
     # The report is drawn even though the blocking check stopped the run.
-    assert result["report"] and "Verdict: REGRESSION" in open(result["report"]).read()
+    report = open(result["report"]).read()
+    assert "Verdict: REGRESSION" in report and "Side-by-side rounds (2)" in report
 
     # An explicit baseline: v3 against itself passes.
     code, reason, result, _ = gate(settings, capsys, "tiny@v3", tmp_path, "--baseline", "tiny@v3")
     assert code == 0 and result["baseline"] == "tiny@v3"
+
+
+@pytest.mark.slow  # evaluates and profiles two versions
+def test_inconclusive_exit_code(make_settings, tiny_model_dir, capsys, tmp_path, monkeypatch):
+    # One side-by-side round gives a timing no spread to judge by: INCONCLUSIVE, which this config fails.
+    sections = {**SECTIONS, "comparison": {**SECTIONS["comparison"], "side_by_side_rounds": 1,
+                                           "side_by_side_max_rounds": 1, "fail_on_inconclusive": True}}
+    settings = make_settings(**sections)
+    write_test_golden(settings, test_rows=12)
+    virtual_clock.install(monkeypatch, slow={})
+    registry = get_registry(settings)
+    register(settings, tiny_model_dir, "tiny", "v1")
+    register(settings, tiny_model_dir, "tiny", "v2")
+    assert gate(settings, capsys, "tiny@v1", tmp_path)[0] == 0
+    code, reason, result, out = gate(settings, capsys, "tiny@v2", tmp_path)
+    assert code == 3, reason
+    assert reason.startswith("slm-bench gate: inconclusive:") and "latency_p95_ms" in reason
+    assert result["status"] == "inconclusive" and result["verdict"] == "inconclusive"
+    assert registry.aliases("tiny")["production"] == "v1"  # never promoted on INCONCLUSIVE
 
 
 def test_unknown_model_is_an_error(settings, capsys, tmp_path):

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from slm_assets.core.comparison.compare import promote_if_passed, resolve_baseline
+from slm_assets.core.comparison.baseline import promote_if_passed, resolve_baseline
 from slm_assets.core.models.registry import FolderRegistry, ModelCard, ModelRef, RegistryError
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -39,6 +39,7 @@ def test_promotion_moves_the_alias_only_on_pass(registry, make_settings):
     settings = make_settings(comparison={"promote_on_pass": True})
     registry.set_alias("m", "production", "v2")
     assert promote_if_passed(registry, _result("regression"), settings, "c.json") is None
+    assert promote_if_passed(registry, _result("inconclusive"), settings, "c.json") is None
     assert registry.aliases("m")["production"] == "v2"
     entry = promote_if_passed(registry, _result("pass"), settings, "comparisons/m@v3/comparison.json")
     assert registry.aliases("m")["production"] == "v3"
@@ -63,3 +64,41 @@ def test_first_model_is_promoted_when_enabled(registry, make_settings):
     promote_if_passed(registry, _result("no_baseline", candidate="m@v1", baseline=None), settings, "c.json")
     assert registry.aliases("m") == {"production": "v1"}
     assert registry.audit_log("m")[-1]["verdict"] == "no_baseline"
+
+
+def test_the_check_judges_and_promotion_is_its_own_asset(make_settings, tiny_model_dir):
+    """``no_regression`` only judges (re-running it from the UI moves nothing); ``model_promotion``
+    promotes once, audited, and refuses a comparison of other weights."""
+    import inspect
+    import json
+
+    import dagster as dg
+
+    from slm_assets.core import layout
+    from slm_assets.core.models.registry import get_registry
+    from slm_assets.defs.comparison import checks
+    from slm_assets.defs.comparison.promotion import model_promotion
+    from slm_assets.defs.resources import SlmSettings
+
+    assert "promote" not in inspect.getsource(checks).replace("never promotes", "")
+    settings = make_settings(comparison={"promote_on_pass": True})
+    registry = get_registry(settings)
+    registry.register(tiny_model_dir, "m", "v1", ModelCard(task="t"))
+    path = layout.comparison_file(settings, "m@v1")
+    path.parent.mkdir(parents=True)
+    record = {**_result("pass", candidate="m@v1", baseline="m@v0"), "baseline_spec": "production",
+              "regressions": [], "digests": {"candidate": registry.get(ModelRef("m", "v1")).digest}}
+    path.write_text(json.dumps(record))
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(model_promotion.partitions_def.name, ["m@v1"])
+
+    def promote():
+        return dg.materialize([model_promotion], partition_key="m@v1", instance=instance, raise_on_error=False,
+                              resources={"slm": SlmSettings(config_path=str(settings.config_path))})
+
+    assert promote().success
+    assert registry.aliases("m") == {"production": "v1"} and len(registry.audit_log("m")) == 1
+    assert promote().success and len(registry.audit_log("m")) == 1  # already production: no second entry
+    record["digests"]["candidate"] = "sha256:other"
+    path.write_text(json.dumps(record))
+    assert not promote().success

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from slm_assets.core import layout
-from slm_assets.core.comparison.compare import compare, load_evaluation
+from slm_assets.core.comparison.artifacts import load_evaluation
+from slm_assets.core.comparison.compare import compare
 from slm_assets.core.io import atomic_write_json
 from slm_assets.core.reporting import history
 from slm_assets.core.reporting.frontier import pareto_front

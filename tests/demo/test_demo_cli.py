@@ -24,7 +24,7 @@ TINY = {
         "batch_sizes": [1, 2], "throughput_new_tokens": 3, "repeats": 2, "energy_window_seconds": 0.05,
         "idle_seconds": 0.05, "bandwidth_test_mb": 8,
     },
-    "comparison": {"bootstrap_samples": 200, "side_by_side_rounds": 1},
+    "comparison": {"bootstrap_samples": 200, "side_by_side_rounds": 1, "side_by_side_max_rounds": 1},
     "finetune": {"steps": 2, "batch_size": 4, "eval_every": 1, "validation_examples": 8, "max_length": 96},
 }
 
@@ -80,7 +80,7 @@ def test_demo_runs_the_whole_loop_then_reuses_it(tmp_path, tiny_model_dir, tiny_
     card = registry.get(ModelRef.parse(candidate)).card
     assert card.base_model == base and card.training_data.golden_version == "v1"
     comparison = yaml.safe_load(layout.comparison_file(settings, candidate).read_text())
-    assert comparison["baseline"] == base and comparison["verdict"] in ("pass", "regression")
+    assert comparison["baseline"] == base and comparison["verdict"] in ("pass", "regression", "inconclusive")
     assert f"Verdict: {comparison['verdict'].upper()}" in out
 
     instance = dg.DagsterInstance.get()

@@ -1,18 +1,18 @@
 """What ``baseline_comparison`` does: resolve the baseline, make sure both evaluations exist on
 the same golden version, profile both models side by side, compare, write comparison.json."""
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from slm_assets.config import Settings
-from slm_assets.core.comparison.compare import (
-    compare,
-    load_evaluation,
-    resolve_baseline,
-    speed_from_side_by_side,
-)
+from slm_assets.core.comparison.artifacts import load_evaluation
+from slm_assets.core.comparison.baseline import resolve_baseline
+from slm_assets.core.comparison.compare import compare
+from slm_assets.core.comparison.speed import speed_from_side_by_side, undecided
+from slm_assets.core.evaluation.metric_specs import SPEED
 from slm_assets.core.evaluation.run import EvaluationResult, evaluate_model
 from slm_assets.core.golden.store import load_split
 from slm_assets.core.io import atomic_write_json
@@ -59,9 +59,20 @@ def side_by_side(settings: Settings, baseline: ModelVersion, candidate: ModelVer
         labels = settings.task_labels()
         prompts = [build_prompt(loaded[1], task, labels, t) for t in golden_inputs(settings, cfg.latency_prompts)]
         probes = [memory_probe(settings, v, prompts, defaults, reuse_stored=True) for v in (baseline, candidate)]
-        results = profile_side_by_side(loaded, prompts, cfg, settings.comparison.side_by_side_rounds,
-                                       progress=progress, memory_probes=probes)
-    speed = speed_from_side_by_side(results[0], results[1])
+        comparison = settings.comparison
+
+        def more_rounds(interim: list[dict]) -> bool:
+            open_ratios = undecided(speed_from_side_by_side(interim[0], interim[1], settings.cost), comparison)
+            if open_ratios and progress:
+                progress(f"after {interim[0]['side_by_side']['rounds']} rounds {', '.join(open_ratios)} "
+                         "undecided: one more round")
+            return bool(open_ratios)
+
+        results = profile_side_by_side(loaded, prompts, cfg, comparison.side_by_side_rounds, progress=progress,
+                                       memory_probes=probes, more_rounds=more_rounds,
+                                       max_rounds=comparison.side_by_side_max_rounds)
+    speed = speed_from_side_by_side(results[0], results[1], settings.cost)
+    speed["rounds"] = results[0]["side_by_side"]["rounds"]
     speed["summaries"] = {"baseline": results[0]["summary"], "candidate": results[1]["summary"]}
     return speed
 
@@ -81,8 +92,7 @@ def _compare_with_baseline(settings: Settings, candidate: ModelVersion, base_ref
         evaluated.append(ensure_evaluation(settings, baseline, progress, cache))
         base_eval = load_evaluation(settings, baseline.key)
         if baseline.key == candidate.key:
-            speed = {"notes": dict.fromkeys(("latency_p95_ms", "tokens_per_second", "peak_memory_mb"),
-                                            "candidate is the baseline: ratio 1 by definition")}
+            speed = {"notes": {m.name: "candidate is the baseline: ratio 1 by definition" for m in SPEED}}
         else:
             speed = side_by_side(settings, baseline, candidate, progress, cache)
         test = load_split(settings, "test")
@@ -111,3 +121,9 @@ def run_comparison(
     result["provenance"] = layout.provenance(settings, "comparison", candidate.digest, baseline_digest=baseline_digest)
     path = atomic_write_json(layout.comparison_file(settings, candidate.key), result)
     return ComparisonRun(result, path, [e for e in evaluated if e is not None])
+
+
+def load_comparison(settings: Settings, key: str) -> tuple[Path, dict[str, Any]]:
+    """The stored comparison record of ``key`` and where it lies."""
+    path = layout.comparison_file(settings, key)
+    return path, json.loads(path.read_text(encoding="utf-8"))

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import optimize
 from scipy import stats as sps
 
 
@@ -60,6 +61,24 @@ def paired_bootstrap(
     draws = np.fromiter(
         (metric(rng.integers(0, n, size=n)) for _ in range(samples)), dtype=float, count=samples
     )
+    return _bootstrap_result(delta, draws, alpha)
+
+
+def paired_bootstrap_mean(differences: np.ndarray, samples: int, seed: int = 0, alpha: float = 0.05) -> BootstrapResult:
+    """``paired_bootstrap`` of a mean of per-pair differences (e.g. candidate minus baseline
+    correctness), all resamples drawn at once: the same percentile interval, far fewer Python calls."""
+    n = len(differences)
+    if n <= 0:
+        raise ValueError("paired bootstrap needs at least one example")
+    rng = np.random.default_rng(seed)
+    values = np.asarray(differences, dtype=float)
+    draws = np.concatenate([values[rng.integers(0, n, size=(min(256, samples - i), n))].mean(axis=1)
+                            for i in range(0, samples, 256)])
+    return _bootstrap_result(float(values.mean()), draws, alpha)
+
+
+def _bootstrap_result(delta: float, draws: np.ndarray, alpha: float) -> BootstrapResult:
+    samples = len(draws)
     low, high = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
     # Add-one smoothing keeps the p-value above zero with a finite number of draws.
     below = (np.sum(draws <= 0) + 1) / (samples + 1)
@@ -93,3 +112,46 @@ def wilson_ci(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float
     centre = (phat + z * z / (2 * n)) / denom
     half = z * np.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+# ------------------------------------------------------------------------ power
+
+
+def mcnemar_mdd(n: int, discordant: int, alpha: float = 0.05, power: float = 0.8) -> float | None:
+    """Minimum detectable difference of a paired proportion (McNemar, two-sided ``alpha``) at
+    ``power``, for ``n`` pairs and the observed discordance ``discordant / n``.
+
+    Normal approximation (Connor 1987): a difference d is detected when
+    ``d * sqrt(n) >= z_a * sqrt(p) + z_b * sqrt(p - d**2)`` with p the discordant share. A drop
+    of d makes at least d * n pairs discordant, so p is taken as at least d. None when n is 0.
+    """
+    if n <= 0:
+        return None
+    z_a, z_b = float(sps.norm.ppf(1 - alpha / 2)), float(sps.norm.ppf(power))
+    observed = discordant / n
+
+    def gap(d: float) -> float:
+        p = max(observed, d)
+        return d * np.sqrt(n) - z_a * np.sqrt(p) - z_b * np.sqrt(max(p - d * d, 0.0))
+
+    if gap(1.0) < 0:
+        return 1.0  # nothing short of every example flipping is detectable
+    return float(optimize.brentq(gap, 1e-9, 1.0))
+
+
+def interval_mdd(ci: Sequence[float], alpha: float = 0.05, power: float = 0.8) -> float:
+    """Minimum detectable difference of a metric whose (two-sided ``alpha``) interval is ``ci``:
+    ``(z_a + z_b) * SE`` with the standard error read off the interval's width."""
+    z_a, z_b = float(sps.norm.ppf(1 - alpha / 2)), float(sps.norm.ppf(power))
+    se = (ci[1] - ci[0]) / (2 * z_a)
+    return float((z_a + z_b) * se)
+
+
+def ratio_interval(ratios: Sequence[float], alpha: float = 0.05) -> tuple[float, float] | None:
+    """Interval of the typical candidate/baseline ratio from per-round ratios: a t interval of
+    the mean log ratio; identical rounds give [r, r]. None for fewer than two rounds."""
+    logs = np.log(np.asarray(ratios, dtype=float))
+    if len(logs) < 2:
+        return None
+    half = float(sps.t.ppf(1 - alpha / 2, len(logs) - 1)) * logs.std(ddof=1) / np.sqrt(len(logs))
+    return float(np.exp(logs.mean() - half)), float(np.exp(logs.mean() + half))

@@ -3,8 +3,8 @@
 Definitions (the ones ``metrics.json`` reports):
 - accuracy: exact match of the normalised prediction with the reference, over
   every example (errored and empty outputs count as wrong), with a 95% Wilson CI.
-- macro_f1: sklearn macro F1 over the reference labels (an answer outside them
-  counts as a miss of the true label, not as a class of its own).
+- macro_f1: macro F1 over the reference labels (an answer outside them counts as a
+  miss of the true label, not as a class of its own); the gate uses the same function.
 - hallucination_rate: classification: non-empty answer that is not one of the
   allowed labels. Generation: reported only under ``task.hallucination_rule:
   input_tokens``: a non-empty answer with a word (after normalisation) that does
@@ -20,8 +20,8 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score
 
 
 def wilson_interval(successes: int, total: int, z: float = 1.959964) -> tuple[float, float]:
@@ -62,13 +62,34 @@ def is_grounded(prediction: str, source: str) -> bool:
     return all(word in source_words for word in normalize_answer(prediction).split())
 
 
-def macro_f1(predictions: Sequence[str | None], references: Sequence[str]) -> float:
-    labels = sorted(set(references))
-    if not labels:
+def macro_f1_codes(ref: np.ndarray, pred: np.ndarray) -> float:
+    """Macro F1 over the label codes present in ``ref`` (integer arrays; a predicted code absent
+    from the references is a miss of the true label, not a class of its own).
+
+    The one definition: ``metrics.json`` and the gate's paired bootstrap both call it.
+    """
+    if len(ref) == 0:
         return 0.0
-    # Outside-the-set answers are mapped to a sentinel that is not scored as a class.
-    y_pred = [p if p in labels else "\x00none" for p in predictions]
-    return float(f1_score(list(references), y_pred, labels=labels, average="macro", zero_division=0))
+    k = int(max(ref.max(), pred.max(initial=-1))) + 1
+    tp = np.bincount(ref[ref == pred], minlength=k)
+    support = np.bincount(ref, minlength=k)
+    predicted = np.bincount(pred, minlength=k)
+    denom = support + predicted
+    f1 = np.divide(2 * tp, denom, out=np.zeros(k), where=denom > 0)
+    return float(f1[support > 0].mean())
+
+
+def encode_labels(*columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Integer codes shared across columns (resampling integer arrays is far cheaper than strings)."""
+    _, codes = np.unique(np.concatenate(columns), return_inverse=True)
+    return tuple(np.split(codes, np.cumsum([len(c) for c in columns[:-1]])))
+
+
+def macro_f1(predictions: Sequence[str | None], references: Sequence[str]) -> float:
+    """Macro F1 over the reference labels (sklearn's ``labels=`` the reference set)."""
+    ref, pred = encode_labels(np.asarray(references, dtype=str),
+                              np.asarray([p if isinstance(p, str) else "" for p in predictions], dtype=str))
+    return macro_f1_codes(ref, pred)
 
 
 def rate(flags: pd.Series) -> float:

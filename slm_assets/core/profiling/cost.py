@@ -40,6 +40,10 @@ def hourly_price(profile: dict, cfg: CostConfig) -> tuple[float | None, str]:
     return None, device_kind(profile)
 
 
+def hardware_cost_per_1k(price_per_hour: float, requests_per_second: float) -> float:
+    return price_per_hour / (requests_per_second * 3600) * REQUESTS
+
+
 def cost_per_1k_requests(profile: dict, cfg: CostConfig) -> dict[str, Any]:
     """``{"cost_per_1k_requests": float | None, "hardware": .., "energy": .., "inputs": {..}, "note": ..}``."""
     rps, batch = best_requests_per_second(profile)
@@ -63,7 +67,7 @@ def cost_per_1k_requests(profile: dict, cfg: CostConfig) -> dict[str, Any]:
     elif not rps:
         notes.append("no measured throughput")
     else:
-        hardware = price / (rps * 3600) * REQUESTS
+        hardware = hardware_cost_per_1k(price, rps)
     energy_cost = None
     if joules is not None and method not in (None, "estimated", "unavailable") and cfg.electricity_price_per_kwh:
         energy_cost = joules * REQUESTS / J_PER_KWH * cfg.electricity_price_per_kwh

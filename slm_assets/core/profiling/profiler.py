@@ -128,14 +128,19 @@ def profile_side_by_side(
     gpu: GpuLayer | None | str = AUTO,
     progress: Progress = None,
     memory_probes: list[MemoryProbe] | None = None,
+    more_rounds: Callable[[list[dict]], bool] | None = None,
+    max_rounds: int | None = None,
 ) -> list[dict]:
     """Latency and throughput of several engines, interleaved A B A B ... over ``rounds`` rounds.
 
     Each round gives every engine 1/``rounds`` of the configured latency window and one
-    throughput run per batch size. Returns one result per engine, in the given order, with the
-    same ``latency``/``throughput``/``memory``/``roofline``/``summary`` shape as ``profile_model``
-    (no energy: that window is too long to interleave). Memory is each engine's own measure
-    (``memory_probes``, one per engine, on CPU: process RSS is shared by every loaded engine).
+    throughput run per batch size. After ``rounds`` rounds, while ``more_rounds(results so far)``
+    says so, further rounds run, up to ``max_rounds`` in all (the results passed to it carry the
+    in-process memory figures: the probes run once, at the end). Returns one result per engine, in
+    the given order, with the same ``latency``/``throughput``/``memory``/``roofline``/``summary``
+    shape as ``profile_model`` (no energy: that window is too long to interleave). Memory is each
+    engine's own measure (``memory_probes``, one per engine, on CPU: process RSS is shared by
+    every loaded engine).
     """
     if not prompts:
         raise ValueError("profile_side_by_side needs at least one prompt")
@@ -148,33 +153,46 @@ def profile_side_by_side(
     for engine in engines:
         _warm_up(engine, prompts, cfg)
     per_round_requests = max(1, math.ceil(cfg.latency_prompts / rounds))
-    for r in range(rounds):
+    budget = max(rounds, max_rounds or rounds)
+    done = 0
+    probes = memory_probes or [None] * len(engines)
+
+    def results(final: bool) -> list[dict]:
+        memory = [_memory(e, trackers[i], probes[i] if final else None, progress) for i, e in enumerate(engines)]
+        return [_side_by_side_result({"rounds": len(sweeps[i]), "position": i, "models": len(engines)}, facts[i], env,
+                                     latency[i], sweeps[i], memory[i], cfg) for i in range(len(engines))]
+
+    while done < budget:
+        done += 1
         for i, engine in enumerate(engines):
-            _say(progress, f"side by side round {r + 1}/{rounds}: model {i + 1}/{len(engines)}")
-            with trackers[i].phase(f"latency_round{r + 1}"):
+            _say(progress, f"side by side round {done}/{rounds if done <= rounds else budget}: "
+                           f"model {i + 1}/{len(engines)}")
+            with trackers[i].phase(f"latency_round{done}"):
                 latency[i].round(per_round_requests, cfg.latency_min_seconds / rounds)
             sweeps[i].append(measure_throughput(engine, prompts, cfg.batch_sizes, cfg.throughput_new_tokens,
                                                 1, cfg.max_relative_dispersion, phase=trackers[i].phase))
-    probes = memory_probes or [None] * len(engines)
-    results = []
-    for i, engine in enumerate(engines):
-        lat = latency[i].summary(cfg.max_relative_dispersion)
-        result = {
-            "schema_version": SCHEMA_VERSION,
-            "side_by_side": {"rounds": rounds, "position": i, "models": len(engines)},
-            "model": facts[i],
-            "environment": env,
-            "latency": lat,
-            "throughput": merge_throughput(sweeps[i], cfg.max_relative_dispersion),
-            "memory": _memory(engine, trackers[i], probes[i], progress),
-            "energy": None,
-            "roofline": roofline(facts[i]["weight_bytes"] or 0, env["memory_bandwidth_gbps"],
-                                 lat["decode_tokens_per_second"]),
-        }
-        result["noise"] = noise_verdict(result)
-        result["summary"] = headline(result)
-        results.append(result)
-    return results
+        if done >= rounds and (more_rounds is None or done == budget or not more_rounds(results(final=False))):
+            break
+    return results(final=True)
+
+
+def _side_by_side_result(where: dict, facts: dict, env: dict, latency: LatencyRounds, sweeps: list[dict],
+                         memory: dict, cfg: ProfilingConfig) -> dict:
+    lat = latency.summary(cfg.max_relative_dispersion)
+    result = {
+        "schema_version": SCHEMA_VERSION,
+        "side_by_side": where,
+        "model": facts,
+        "environment": env,
+        "latency": lat,
+        "throughput": merge_throughput(sweeps, cfg.max_relative_dispersion),
+        "memory": memory,
+        "energy": None,
+        "roofline": roofline(facts["weight_bytes"] or 0, env["memory_bandwidth_gbps"], lat["decode_tokens_per_second"]),
+    }
+    result["noise"] = noise_verdict(result)
+    result["summary"] = headline(result)
+    return result
 
 
 def noise_verdict(profile: dict) -> dict:

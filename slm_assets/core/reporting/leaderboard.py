@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from slm_assets.config import Settings
 from slm_assets.core import layout
 from slm_assets.core.models.registry import ModelRef, RegistryError, get_registry
+from slm_assets.core.evaluation.metric_specs import METRICS
 from slm_assets.core.io import atomic_write_text
 from slm_assets.core.reporting.frontier import COST_AXES, pareto_front, recommend, recommendation_text
 from slm_assets.core.reporting.history import read_history
@@ -24,8 +25,7 @@ from slm_assets.core.reporting.report import (
 from slm_assets.core.reporting.trends import PRODUCTION_SERIES, Series, latest, trend_figure, trend_series
 
 PRODUCTION_ALIAS = "production"
-COLUMNS = ("key", "engine", "format", "precision", "accuracy", "macro_f1", "hallucination_rate", "robustness_consistency", "latency_p95_ms",
-           "tokens_per_second", "peak_memory_mb", "energy_j_per_inference", "cost_per_1k_requests", "verdict",
+COLUMNS = ("key", "engine", "format", "precision", *(m.name for m in METRICS), "energy_j_per_inference", "verdict",
            "baseline", "evaluated_at")
 _AXIS_TITLES = {"latency_p95_ms": "P95 latency, batch 1 (ms)", "peak_memory_mb": "peak memory (MB)",
                 "cost_per_1k_requests": "cost per 1,000 requests"}

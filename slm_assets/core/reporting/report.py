@@ -16,7 +16,9 @@ import plotly.graph_objects as go
 
 from slm_assets.config import Settings
 from slm_assets.core import layout
-from slm_assets.core.comparison.compare import ORIGINAL
+from slm_assets.core.comparison.artifacts import ORIGINAL
+from slm_assets.core.comparison.render import change_text
+from slm_assets.core.evaluation.metric_specs import METRICS, QUALITY, metric_values
 from slm_assets.core.io import atomic_write_text
 from slm_assets.core.profiling.cost import cost_per_1k_requests
 from slm_assets.core.reporting.frontier import pareto_front
@@ -39,7 +41,6 @@ def version_summary(settings: Settings, key: str) -> dict[str, Any] | None:
     summary = profile.get("summary", {})
     model = profile.get("model") or {}
     when = metrics.get("created_at") or datetime.fromtimestamp(metrics_path.stat().st_mtime, UTC).isoformat()
-    robustness = metrics.get("robustness") or {}
     return {
         "key": key,
         "evaluated_at": when,
@@ -47,17 +48,10 @@ def version_summary(settings: Settings, key: str) -> dict[str, Any] | None:
         "engine": model.get("engine"),
         "format": model.get("format"),
         "precision": model.get("precision"),
-        "accuracy": metrics.get("accuracy"),
+        **metric_values(metrics, summary),
         "accuracy_ci_low": metrics.get("accuracy_ci_low"),
         "accuracy_ci_high": metrics.get("accuracy_ci_high"),
-        "macro_f1": metrics.get("macro_f1"),
-        "hallucination_rate": metrics.get("hallucination_rate"),
         "invalid_rate": metrics.get("invalid_rate"),
-        "robustness_worst_family_accuracy": robustness.get("worst_family_accuracy"),
-        "robustness_consistency": robustness.get("consistency"),
-        "latency_p95_ms": summary.get("latency_p95_ms"),
-        "tokens_per_second": summary.get("tokens_per_second"),
-        "peak_memory_mb": summary.get("peak_memory_mb"),
         "energy_j_per_inference": summary.get("energy_j_per_inference"),
         # Recomputed with today's prices: the cost section is an assumption the user may revise.
         "cost_per_1k_requests": cost_per_1k_requests(profile, settings.cost)["cost_per_1k_requests"] if profile else None,
@@ -161,13 +155,26 @@ def html_table(headers: list[str], rows: list[list[Any]], classes: list[str] | N
 def verdict_table(comparison: dict[str, Any]) -> str:
     rows, classes = [], []
     for r in comparison.get("rows", []):
-        change = f"×{r['ratio']:.3f}" if r.get("ratio") is not None else (None if r.get("delta") is None else f"{r['delta']:+.4f}")
         ci = None if not r.get("ci") else f"[{r['ci'][0]:.4g}, {r['ci'][1]:.4g}]"
         th = r.get("threshold")
         th_text = None if not th else f"{th['kind']} {th['max_regression']:g} ({th['direction']})"
-        rows.append([r["metric"], r.get("baseline"), r.get("candidate"), change, ci, r.get("p_value"), th_text, r["status"], r.get("note")])
+        rows.append([r["metric"], r.get("baseline"), r.get("candidate"), change_text(r), ci, r.get("p_value"),
+                     r.get("mdd"), th_text, r["status"], r.get("note")])
         classes.append(r["status"].replace("/", ""))
-    return html_table(["metric", "baseline", "candidate", "delta / ratio", "CI", "p", "threshold", "status", "note"], rows, classes)
+    headers = ["metric", "baseline", "candidate", "delta / ratio", "interval", "p", "MDD", "threshold", "status", "note"]
+    return html_table(headers, rows, classes)
+
+
+def _rounds_table(comparison: dict[str, Any]) -> str:
+    """Each side-by-side round's candidate/baseline ratio, per speed metric."""
+    speed = [r for r in comparison.get("rows", []) if r.get("rounds")]
+    if not speed:
+        return "<p>No side-by-side rounds (no baseline, or the candidate is the baseline).</p>"
+    width = max(len(r["rounds"]) for r in speed)
+    return html_table(["metric", *(f"round {i + 1}" for i in range(width)), "interval", "status"],
+                  [[r["metric"], *(f"×{x:.3f}" for x in r["rounds"]), *[None] * (width - len(r["rounds"])),
+                    None if not r.get("ci") else f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]", r["status"]]
+                   for r in speed])
 
 
 def _scorecard_table(scorecard: Any) -> str:
@@ -190,8 +197,8 @@ _CSS = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
 table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
-th{background:#f2f2f2} tr.regression td{background:#fde0e0} tr.improvement td{background:#e2f5e2}
-.verdict{font-size:20px;font-weight:600} .pass,.no_baseline{color:#1a7f37} .regression{color:#c62828}
+th{background:#f2f2f2} tr.regression td{background:#fde0e0} tr.improvement td{background:#e2f5e2} tr.inconclusive td{background:#fff4d6}
+.verdict{font-size:20px;font-weight:600} .pass,.no_baseline{color:#1a7f37} .regression{color:#c62828} .inconclusive{color:#a86b00}
 .fig{border:1px solid #eee;margin:12px 0} .note{color:#666}
 """
 
@@ -245,9 +252,11 @@ def write_report(settings: Settings, key: str) -> Path:
     head = (f"<p class='verdict {verdict}'>Verdict: {html.escape(verdict.upper())}</p>"
             f"<p>Candidate <b>{html.escape(key)}</b> against baseline <b>{html.escape(str(comparison.get('baseline')))}</b> "
             f"on golden set {html.escape(str(comparison.get('golden_version')))}, policy {html.escape(comparison['policy'])}, "
-            f"alpha {comparison['alpha']}, {comparison.get('paired_examples', 0)} paired examples.</p>")
+            f"alpha {comparison['alpha']}, {comparison.get('paired_examples', 0)} paired examples.</p>"
+            f"<p>{html.escape((comparison.get('power') or {}).get('sentence') or '')}</p>")
     sections: list[tuple[str, str | go.Figure | None]] = [
         ("Verdict", head + verdict_table(comparison)),
+        (f"Side-by-side rounds ({comparison.get('side_by_side_rounds') or 0})", _rounds_table(comparison)),
         ("What ran", _engines_table(comparison, profiles)),
         ("SLO scorecard: candidate", _scorecard_table(comparison.get("scorecards", {}).get("candidate"))),
         ("SLO scorecard: baseline", _scorecard_table(comparison.get("scorecards", {}).get("baseline"))),

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from slm_assets.core.comparison.compare import markdown_table
+from slm_assets.core.comparison.render import markdown_table
 from slm_assets.core.comparison.run import run_comparison
 from slm_assets.core.reporting.report import version_summary, write_report
 from slm_assets.defs.profiling.assets import hardware_profile
@@ -35,6 +35,8 @@ def comparison_metadata(result: dict, path) -> dict:
         "verdict": dg.MetadataValue.text(result["verdict"]),
         "baseline": dg.MetadataValue.text(result["baseline"] or "none"),
         "regressions": dg.MetadataValue.text(", ".join(result["regressions"]) or "none"),
+        "inconclusive": dg.MetadataValue.text(", ".join(result.get("inconclusive") or []) or "none"),
+        "power": dg.MetadataValue.text((result.get("power") or {}).get("sentence") or "n/a"),
         "paired_examples": dg.MetadataValue.int(result.get("paired_examples", 0)),
         "flipped_right_to_wrong": dg.MetadataValue.int(len(result["flipped"]["right_to_wrong"])),
         "flipped_wrong_to_right": dg.MetadataValue.int(len(result["flipped"]["wrong_to_right"])),

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from slm_assets.core.evaluation.metric_specs import QUALITY
 from slm_assets.core.evaluation.contamination import ContaminationError, check_contamination
 from slm_assets.core.evaluation.run import EvaluationResult, evaluate_model
 from slm_assets.core.markdown import md_escape
@@ -23,16 +24,12 @@ def stratum_table(per_stratum: dict[str, dict]) -> str:
 def evaluation_metadata(result: EvaluationResult) -> dict:
     m = result.metrics
     numeric = {
-        "accuracy": m["accuracy"],
+        **{spec.name: m.get(spec.name) for spec in QUALITY},
         "accuracy_ci_low": m["accuracy_ci_low"],
         "accuracy_ci_high": m["accuracy_ci_high"],
-        "macro_f1": m["macro_f1"],
         "token_f1": m.get("token_f1"),
-        "hallucination_rate": m["hallucination_rate"],
         "invalid_rate": m["invalid_rate"],
         "error_rate": m["error_rate"],
-        "robustness_worst_family_accuracy": m["robustness_worst_family_accuracy"],
-        "robustness_consistency": m["robustness_consistency"],
         "n_examples": m["n_examples"],
         "examples_per_second": m["timings"]["examples_per_second"],
         "output_tokens_per_second": m["timings"]["output_tokens_per_second"],

@@ -8,7 +8,7 @@ are run here when missing or stale, and recorded as a materialization of its own
 import dagster as dg
 
 from slm_assets.core import layout
-from slm_assets.core.comparison.compare import resolve_baseline
+from slm_assets.core.comparison.baseline import resolve_baseline
 from slm_assets.core.comparison.forgetting import forgetting_rows
 from slm_assets.core.evaluation.standard_benchmarks import FORGETTING_FILE, ensure_benchmarks, load_examples
 from slm_assets.core.io import atomic_write_json

@@ -7,6 +7,7 @@ frozen files and re-serve them (metadata ``reused: true``), never rewriting them
 
 import dagster as dg
 
+from slm_assets.core.comparison.planning import size_warning
 from slm_assets.core.golden.build import build_golden
 from slm_assets.core.golden.store import Manifest
 from slm_assets.core.schema import SPLITS
@@ -54,10 +55,15 @@ def _split_metadata(manifest: Manifest, split: str) -> dict:
 
 @dg.multi_asset(specs=[_golden_spec(split) for split in SPLITS], can_subset=False)
 def golden_splits(context: dg.AssetExecutionContext, slm: SlmSettings):
-    manifest = build_golden(slm.get(), progress=context.log.info)
+    settings = slm.get()
+    manifest = build_golden(settings, progress=context.log.info)
+    size_note = size_warning(settings, manifest.rows["test"])
+    if size_note:
+        context.log.warning(size_note)
     for split in SPLITS:
         yield dg.MaterializeResult(
             asset_key=f"golden_{split}",
-            metadata=_split_metadata(manifest, split),
+            metadata={**_split_metadata(manifest, split), **({"gate_size_warning": size_note}
+                                                             if size_note and split == "test" else {})},
             data_version=dg.DataVersion(manifest.sha256[split][:16]),
         )
