@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 import dagster as dg
+from dagster_shared.record import copy
 
-from slm_assets.definitions import STAGES
+import slm_assets.definitions
 from slm_assets.defs.resources import SlmSettings
 
 
@@ -33,4 +34,7 @@ class GatedSlmSettings(SlmSettings):
             time.sleep(0.1)
 
 
-defs = dg.Definitions.merge(*(stage.defs for stage in STAGES), dg.Definitions(resources={"slm": GatedSlmSettings()}))
+@dg.definitions
+def defs() -> dg.Definitions:
+    project = dg.load_from_defs_folder(path_within_project=Path(slm_assets.definitions.__file__).parent)
+    return copy(project, resources={**project.resources, "slm": GatedSlmSettings()})

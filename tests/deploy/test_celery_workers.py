@@ -13,7 +13,7 @@ from slm_assets.config import load_settings
 from slm_assets.core.evaluation.cache import PostgresPredictionCache
 from slm_assets.core.models.registry import get_registry
 from slm_assets.defs.evaluation.assets import model_evaluation
-from slm_assets.defs.resources import SlmSettings
+from slm_assets.defs.resources import ModelEngines, SlmSettings
 from slm_assets.testing import build_tiny_model
 from tests.support.celery_cluster import CeleryCluster, latest_run, step_workers
 from tests.support.dagster_live import ROOT, wait_for
@@ -70,7 +70,7 @@ def _in_process(config, key: str) -> dict:
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions("model_versions", [key])
         result = dg.materialize([model_evaluation], partition_key=key, instance=instance,
-                                resources={"slm": SlmSettings(config_path=str(config))})
+                                resources={"slm": SlmSettings(config_path=str(config)), "engines": ModelEngines()})
     assert result.success
     return _outcome(config, key)
 

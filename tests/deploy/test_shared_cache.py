@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from slm_assets.config import load_settings
+from slm_assets.core import layout
 from slm_assets.core.evaluation.cache import (
     PG_TABLE,
     CachedPrediction,
@@ -33,7 +34,6 @@ WRITER = """
 import sys, time
 from pathlib import Path
 from slm_assets.core.evaluation.cache import PostgresPredictionCache, CacheKey, CachedPrediction
-from slm_assets.core import layout
 url, tag, start, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 cache = PostgresPredictionCache(url)
 cache.count()  # connected and the table exists before the start line

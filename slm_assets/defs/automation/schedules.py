@@ -16,7 +16,8 @@ in the UI (Automation tab) or with ``dagster schedule start``.
 
 import dagster as dg
 
-from slm_assets.core.models.registry import RegistryError, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import RegistryError
 from slm_assets.core.reporting.history import NIGHTLY_TRIGGER
 from slm_assets.defs.automation.assets import live_traffic_evaluation, production_drift
 from slm_assets.defs.evaluation.assets import model_evaluation
