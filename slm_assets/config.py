@@ -226,6 +226,26 @@ class EvaluationConfig(_Strict):
     None: SQLite under ``<data_dir>/cache``, or the instance's PostgreSQL when Dagster runs on one."""
 
 
+class StandardBenchmarksConfig(_Strict):
+    """lm-evaluation-harness tasks run per version through its engine (the ``bench`` extra);
+    a significant drop against the baseline on one of them is a regression (forgetting)."""
+
+    tasks: list[str] = Field(default_factory=list)
+    """Task names (e.g. ``arc_easy``, ``hellaswag`` when the hub is reachable, or tasks of
+    ``include_path``); empty: ``standard_benchmarks`` does nothing."""
+    include_path: str | None = None
+    """A folder of local task YAML files (offline datasets: ``dataset_path: json``)."""
+    limit: int | None = Field(default=None, gt=0)
+    """Examples per task (None: all)."""
+    num_fewshot: int | None = Field(default=None, ge=0)
+    batch_size: int = Field(default=8, gt=0)
+    max_drop: dict[str, float] = Field(default_factory=dict)
+    """Per task: the largest tolerated drop of its main metric (absolute); default ``default_max_drop``."""
+    default_max_drop: float = Field(default=0.02, ge=0, le=1)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    """Level of the paired McNemar test on per-example outcomes."""
+
+
 # ---------------------------------------------------------------------- profiling
 
 
@@ -257,6 +277,30 @@ class SloConfig(_Strict):
     vram_gb: float = Field(default=4.0, gt=0)
     hallucination_rate: Fraction = 0.005
     energy_j_per_inference: float = Field(default=0.5, gt=0)
+
+
+class CostConfig(_Strict):
+    """ASSUMPTIONS, not measurements: prices that turn measured throughput and energy into money.
+
+    Defaults are rough on-demand cloud list prices (2026): set your own. ``hardware_price_per_hour``
+    is looked up by the profile's GPU name (e.g. ``NVIDIA H200``) first, then its device kind
+    (``cpu``, ``cuda``)."""
+
+    currency: str = "USD"
+    hardware_price_per_hour: dict[str, float] = Field(
+        default_factory=lambda: {"cpu": 0.10, "cuda": 2.50}
+    )
+    """Per device-hour: ``cpu`` ~ a 4-vCPU VM, ``cuda`` ~ one data-centre GPU (assumptions)."""
+    electricity_price_per_kwh: float | None = Field(default=0.15, ge=0)
+    """Adds measured energy (NVML, RAPL) to the cost; None leaves energy out (assumption)."""
+
+    @field_validator("hardware_price_per_hour")
+    @classmethod
+    def _non_negative(cls, prices: dict[str, float]) -> dict[str, float]:
+        bad = {k: v for k, v in prices.items() if not v >= 0}
+        if bad:
+            raise ValueError(f"prices must be >= 0, got {bad}")
+        return prices
 
 
 # --------------------------------------------------------------------- comparison
@@ -378,11 +422,28 @@ class DriftConfig(_Strict):
     max_stratum_psi: float = Field(default=0.25, gt=0)
 
 
+class LiveTrafficConfig(_Strict):
+    """Nightly: the production version on the newest labelled production rows outside every golden split."""
+
+    enabled: bool = True
+    window_days: float = Field(default=7.0, gt=0)
+    """Rows from this many days before the newest labelled timestamp (all rows when none has one)."""
+    max_rows: int = Field(default=500, gt=0)
+    """The newest rows kept from the window (evaluation cost per night)."""
+    min_rows: int = Field(default=30, ge=1)
+    """Fewer live rows than this: no verdict (reported, not alerted)."""
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    """One-sided level of the two-proportion test (live below golden_test)."""
+    min_drop: float = Field(default=0.02, ge=0, le=1)
+    """A significant drop must also be at least this large (absolute accuracy) to alert."""
+
+
 class AlertsConfig(_Strict):
     webhook_url_env: str = "SLM_ALERT_WEBHOOK_URL"
     """Name of the environment variable holding the webhook URL (secrets never live in config)."""
     timeout_seconds: float = Field(default=5.0, gt=0)
     drift: DriftConfig = Field(default_factory=DriftConfig)
+    live_traffic: LiveTrafficConfig = Field(default_factory=LiveTrafficConfig)
     max_changed_answer_rate: float = Field(default=0.0, ge=0, le=1)
     """Nightly re-evaluation: share of answers allowed to change for a frozen model on a frozen set."""
 
@@ -427,6 +488,8 @@ class Settings(_Strict):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     profiling: ProfilingConfig = Field(default_factory=ProfilingConfig)
     slo: SloConfig = Field(default_factory=SloConfig)
+    cost: CostConfig = Field(default_factory=CostConfig)
+    benchmarks: StandardBenchmarksConfig = Field(default_factory=StandardBenchmarksConfig)
     comparison: ComparisonConfig = Field(default_factory=ComparisonConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)

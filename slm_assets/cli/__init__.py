@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "profile": ("slm_assets.cli.profile", "profile a model version (latency, throughput, memory, energy)"),
     "gate": ("slm_assets.cli.gate", "gate a model version against its baseline (CI)"),
     "plan": ("slm_assets.cli.plan", "golden-set size the gate needs for a margin"),
+    "recommend": ("slm_assets.cli.recommend", "the cheapest version meeting every SLO without a regression"),
     "finetune": ("slm_assets.cli.finetune", "fine-tune a registered model on golden_train and register the result"),
     "demo": ("slm_assets.cli.demo", "run the whole loop end to end and print a summary"),
     "config": ("slm_assets.cli.config", "print the resolved paths, or the config's JSON Schema"),

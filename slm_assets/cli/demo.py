@@ -181,6 +181,19 @@ def run_version_job(settings: Settings, instance: "dg.DagsterInstance", version:
     return False
 
 
+def materialize_leaderboard(instance: "dg.DagsterInstance", log_level: str) -> None:
+    """The cross-version leaderboard (trends, frontier, recommendation), once both versions are in."""
+    import dagster as dg
+
+    from slm_assets.definitions import defs as load_defs
+
+    defs = load_defs()
+
+    result = dg.materialize([*defs.assets], selection=dg.AssetSelection.assets("leaderboard"), instance=instance,
+                            resources=defs.resources, run_config=_run_config(log_level), raise_on_error=False)
+    _check_result(result, "leaderboard")
+
+
 def ensure_finetuned(settings: Settings, base: ModelVersion, steps: int) -> ModelVersion:
     """The reference fine-tune of ``base`` on the current golden train split; skipped when registered."""
     from slm_assets.core.models.finetune import finetune
@@ -234,6 +247,7 @@ def run(args: argparse.Namespace) -> int:
             candidate = ensure_finetuned(settings, baseline, steps)
         with stages.stage(f"evaluate + profile + compare {candidate.key}"):
             passed = run_version_job(settings, instance, candidate, args.log_level)
+            materialize_leaderboard(instance, args.log_level)
     except (DemoError, RegistryError, OSError, ValueError) as exc:
         print(f"slm-bench demo: {exc}", file=sys.stderr)
         return ERROR

@@ -42,12 +42,14 @@ def run(args: argparse.Namespace) -> int:
     from slm_assets.core.models.loading import ModelLoadError
     from slm_assets.core.models.registry import get_registry
     from slm_assets.core.models.versions import RegistryError
+    from slm_assets.core.reporting.history import record_version
 
     base = load_settings(args.config)
     settings = load_settings(base.config_path, overrides=_overrides(args, base))
     try:
         version = get_registry(settings).get(args.model)
         result = evaluate_model(settings, version, progress=lambda m: print(m, file=sys.stderr))
+        record_version(settings, "evaluation", version, result.metrics, trigger="cli")
     except ContaminationError as exc:
         print(f"slm-bench evaluate: blocked: {exc}", file=sys.stderr)
         return 2

@@ -29,6 +29,7 @@ from slm_assets.core.models.versions import ModelChangedError, ModelRef, ModelVe
 PASS, REGRESSION, ERROR, INCONCLUSIVE = 0, 1, 2, 3
 STATUS = {PASS: "pass", REGRESSION: "regression", ERROR: "error", INCONCLUSIVE: "inconclusive"}
 CHECK = "no_regression"
+FORGETTING_CHECK = "no_forgetting"  # standard benchmarks (optional): a drop there is a regression too
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,6 +45,7 @@ def _needed(settings: Settings, version: ModelVersion) -> list[str]:
     """The per-version assets to (re)materialize: evaluation and profile only when missing or stale."""
     keys = [] if layout.is_current(settings, "evaluation", version.key, version.digest) else ["model_evaluation"]
     keys += [] if layout.is_current(settings, "profile", version.key, version.digest) else ["hardware_profile"]
+    keys += ["standard_benchmarks"] if settings.benchmarks.tasks else []  # optional forgetting check
     return keys + ["baseline_comparison", "model_promotion", "evaluation_report"]
 
 
@@ -83,6 +85,8 @@ def _failure_reason(result) -> tuple[int, str]:
         e for e in result.get_asset_check_evaluations() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
     for evaluation in failed_checks:
+        if evaluation.check_name == FORGETTING_CHECK:
+            return REGRESSION, f"regression: {evaluation.description}"
         if evaluation.check_name == CHECK:
             if (evaluation.metadata.get("verdict") or dg.TextMetadataValue("")).value == "inconclusive":
                 return INCONCLUSIVE, f"inconclusive: {evaluation.description}"

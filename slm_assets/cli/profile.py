@@ -37,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     from slm_assets.core.golden.store import GoldenSetError
     from slm_assets.core.models.loading import ModelLoadError
     from slm_assets.core.profiling.scorecard import scorecard_markdown
+    from slm_assets.core.models.registry import get_registry
     from slm_assets.core.profiling.version_profile import profile_version
+    from slm_assets.core.reporting.history import record_version
 
     settings = load_settings(args.config)
     try:
@@ -49,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
             result = profile_version(settings, args.model, inputs=inputs, device=args.device,
                                      progress=lambda m: print(m, file=sys.stderr))
             profile, path = result.profile, result.path
+            record_version(settings, "profile", get_registry(settings).get(args.model), profile, trigger="cli")
     except (RegistryError, ModelLoadError, GoldenSetError, OSError, ValueError) as exc:
         print(f"slm-bench profile: {exc}", file=sys.stderr)
         return 2

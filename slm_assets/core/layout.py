@@ -10,7 +10,9 @@
 <data_dir>/comparisons/<key>/comparison.json
 <data_dir>/reports/<key>/report.html, reports/leaderboard.html
 <data_dir>/drift/production_drift.json
-<data_dir>/history/                      append-only results over time
+<data_dir>/history/results.jsonl         append-only results over time
+<data_dir>/live/<key>/<golden>/          nightly live-traffic evaluation (live.json)
+<data_dir>/benchmarks/<key>/             lm-evaluation-harness tasks: results.json, examples.parquet
 <data_dir>/cache/                        prediction cache, scratch space of long jobs
 ```
 
@@ -134,6 +136,22 @@ def published_ingestion(out_dir: Path) -> Path:
 
 def production_logs_file(settings: Any) -> Path:
     return published_ingestion(ingested_dir(settings)) / "production_logs.parquet"
+
+
+def history_file(settings: Any) -> Path:
+    """The append-only results history (one JSON row a line; see ``reporting/history.py``)."""
+    return history_dir(settings) / "results.jsonl"
+
+
+def live_dir(settings: Any, key: str) -> Path:
+    """The nightly live-traffic evaluation of a version: predictions, metrics and live.json."""
+    golden = _segment(settings.golden.version, "golden version")
+    return settings.data_dir / "live" / _segment(key, "model version key") / golden
+
+
+def benchmarks_dir(settings: Any, key: str) -> Path:
+    """Standard benchmark results of a version: results.json and per-example examples.parquet."""
+    return settings.data_dir / "benchmarks" / _segment(key, "model version key")
 
 
 def drift_file(settings: Any) -> Path:

@@ -1,8 +1,7 @@
 """The automation stage in Dagster: drift asset + warning check, answers_unchanged on real runs,
 schedules evaluated to their RunRequests, and the run-failure sensor posting to a local webhook."""
 
-import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import dagster as dg
 import pandas as pd
@@ -22,19 +21,9 @@ from slm_assets.defs.automation.sensors import run_failure_alert
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
 from slm_assets.core import layout
-from tests.support.log_rows import log_frame
+from tests.support.log_rows import WORDS, log_rows
 
-WORDS = "refund invoice login password order status address cancel upgrade plan card payment".split()
 ALIEN = "crypto wallet staking airdrop nft bridge swap gas fee token".split()
-
-
-def log_rows(n, seed, words=WORDS, length=(4, 12), labels=("refund", "login", "order"), start=datetime(2026, 1, 1, tzinfo=UTC)):
-    rng = random.Random(seed)
-    rows = []
-    for i in range(n):
-        text = " ".join(rng.choice(words) for _ in range(rng.randint(*length))) + f" #{seed}-{i}"
-        rows.append({"example_id": f"{seed}-{i}", "input": text, "reference": rng.choice(labels), "timestamp": start + timedelta(hours=i)})
-    return log_frame(rows)
 
 
 def run_job(settings, selection, assets, checks, instance=None, partition=None):
@@ -152,7 +141,7 @@ def test_schedules_and_sensors_in_the_project_definitions():
     defs = load_defs()
 
     nightly = defs.resolve_schedule_def("nightly_reevaluation")
-    assert nightly.job_name == "evaluate_model_version" and nightly.cron_schedule == "0 2 * * *"
+    assert nightly.job_name == "nightly_production" and nightly.cron_schedule == "0 2 * * *"
     assert nightly.default_status == dg.DefaultScheduleStatus.STOPPED
     ingest = defs.resolve_schedule_def("ingest_logs_schedule")
     assert ingest.default_status == dg.DefaultScheduleStatus.STOPPED
@@ -160,7 +149,12 @@ def test_schedules_and_sensors_in_the_project_definitions():
     assert {dg.AssetKey("production_logs"), dg.AssetKey("production_drift")} <= set(ingest_keys)
     evaluate_checks = defs.resolve_job_def("evaluate_model_version").asset_layer.asset_graph.asset_check_keys
     assert dg.AssetCheckKey(dg.AssetKey("model_evaluation"), "answers_unchanged") in evaluate_checks
-    assert defs.resolve_sensor_def("run_failure_alert").default_status == dg.DefaultSensorStatus.RUNNING
+    nightly_job = defs.resolve_job_def("nightly_production").asset_layer.asset_graph
+    # production is not compared with itself: no baseline_comparison in the nightly run
+    assert dg.AssetKey("baseline_comparison") not in nightly_job.executable_asset_keys
+    assert dg.AssetCheckKey(dg.AssetKey("live_traffic_evaluation"), "live_accuracy_holds") in nightly_job.asset_check_keys
+    for sensor in ("run_failure_alert", "quality_alerts"):
+        assert defs.resolve_sensor_def(sensor).default_status == dg.DefaultSensorStatus.RUNNING
 
 
 def test_run_failure_sensor_posts_the_alert(webhook_server, make_settings, monkeypatch):

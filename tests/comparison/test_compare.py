@@ -4,6 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from slm_assets.config import CostConfig
+
 from slm_assets.core.comparison.artifacts import ComparisonError
 from slm_assets.core.comparison.compare import compare
 from slm_assets.core.comparison.render import markdown_table
@@ -252,14 +254,19 @@ def _side_by_side_result(p95s, seconds, size_mb, gpu=None):
 def test_speed_from_side_by_side_pairs_rounds(make_settings, base_correct):
     from slm_assets.core.comparison.speed import speed_from_side_by_side
 
-    sp = speed_from_side_by_side(_side_by_side_result([10, 12], [1.0, 2.0], 100), _side_by_side_result([20, 24], [2.0, 4.0], 100))
-    assert sp["baseline"] == {"latency_p95_ms": [10, 12], "tokens_per_second": [32.0, 16.0], "peak_memory_mb": [100]}
-    assert sp["candidate"]["tokens_per_second"] == [16.0, 8.0]
+    price = CostConfig(hardware_price_per_hour={"cpu": 3.6})  # 1 req/s at 3.6/h = 1.0 per 1,000 requests
+    sp = speed_from_side_by_side(_side_by_side_result([10, 12], [1.0, 2.0], 100),
+                                 _side_by_side_result([20, 24], [2.0, 4.0], 100), price)
+    assert sp["baseline"] == {"latency_p95_ms": [10, 12], "tokens_per_second": [32.0, 16.0], "peak_memory_mb": [100],
+                              "cost_per_1k_requests": [0.5, 1.0]}
+    assert sp["candidate"]["tokens_per_second"] == [16.0, 8.0] and sp["candidate"]["cost_per_1k_requests"] == [1.0, 2.0]
     result = compare(artifacts("m@a", base_correct), artifacts("m@b", base_correct), sp, _settings(make_settings))
     rows = {r["metric"]: r for r in result["rows"]}
     assert rows["latency_p95_ms"]["ratio"] == pytest.approx(2.0) and rows["latency_p95_ms"]["status"] == "regression"
     assert rows["tokens_per_second"]["ratio"] == pytest.approx(0.5) and rows["tokens_per_second"]["note"] == "batch size 2"
     assert rows["peak_memory_mb"]["ratio"] == 1.0 and "weights size" in rows["peak_memory_mb"]["note"]
+    assert rows["cost_per_1k_requests"]["ratio"] == pytest.approx(2.0)
+    assert rows["cost_per_1k_requests"]["status"] == "regression"  # twice the price per request
 
 
 def test_one_noisy_round_is_not_a_speed_regression(make_settings, base_correct):

@@ -1,22 +1,24 @@
 """HTML report and leaderboard from stored artifacts; rendered in headless Chromium."""
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from slm_assets.core import layout
 from slm_assets.core.comparison.artifacts import load_evaluation
 from slm_assets.core.comparison.compare import compare
 from slm_assets.core.io import atomic_write_json
-from slm_assets.core.reporting.report import pareto_front, write_leaderboard, write_report
+from slm_assets.core.reporting import history
+from slm_assets.core.reporting.frontier import pareto_front
+from slm_assets.core.reporting.leaderboard import write_leaderboard
+from slm_assets.core.reporting.report import write_report
+from tests.support.chromium import needs_chromium, render
 
 from .synthetic import artifacts, fake_profile, write_artifacts
-from slm_assets.core import layout
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "comparison"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def test_pareto_front():
@@ -38,7 +40,9 @@ def reports(make_settings):
     result = compare(load_evaluation(settings, "m@v1"), load_evaluation(settings, "m@v2"), None, settings,
                      inputs={"ex0000": "<script>alert(1)</script> my card"})
     atomic_write_json(layout.comparisons_root(settings) / "m@v2" / "comparison.json", result)
-    return settings, write_report(settings, "m@v2"), write_leaderboard(settings)
+    for key, accuracy in (("m@v1", 0.7), ("m@v2", 0.6), ("m@v2", 0.61)):  # the trends panel reads the history
+        history.record(settings, "evaluation", key, {"accuracy": accuracy}, digest="d", engine="transformers")
+    return settings, write_report(settings, "m@v2"), write_leaderboard(settings).path
 
 
 def test_report_files_are_self_contained(reports):
@@ -60,34 +64,11 @@ def test_report_needs_the_comparison(make_settings):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no chromium binary (apt-get install -y chromium)")
+@needs_chromium
 def test_report_renders_in_headless_chromium(reports, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    # --headless and the profile folder (--user-data-dir) are passed through playwright's own parameters.
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run"]
     _, report, board = reports
-    with sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            str(tmp_path / "chrome"), executable_path=CHROMIUM, headless=True, args=args,
-            viewport={"width": 1280, "height": 900},
-        )
-        try:
-            page = browser.new_page()
-            for path, shot, expected in ((report, "report.png", 5), (board, "leaderboard.png", 5)):
-                requests = []
-                page.on("request", lambda r: requests.append(r.url))
-                page.goto(path.as_uri())
-                page.wait_for_function("document.querySelectorAll('.plotly-graph-div .main-svg').length > 0")
-                # Each plotly div must hold an SVG with drawn marks, not an empty frame.
-                drawn = page.evaluate("""() => Array.from(document.querySelectorAll('.plotly-graph-div')).map(
-                    d => d.querySelectorAll('svg .point, svg path.js-line, svg .bars path, svg .scatterlayer path').length)""")
-                assert len(drawn) == expected and all(n > 0 for n in drawn), drawn
-                page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
-                assert not [u for u in requests if u.startswith("http")], requests
-        finally:
-            browser.close()
+    drawn = render([(report, ARTIFACTS / "report.png"), (board, ARTIFACTS / "leaderboard.png")], tmp_path / "chrome")
+    for figures in drawn:  # each plotly div holds an SVG with drawn marks, not an empty frame
+        assert len(figures) == 5 and all(n > 0 for n in figures), drawn
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
     assert json.loads((report.parent.parent.parent / "comparisons" / "m@v2" / "comparison.json").read_text())["verdict"]

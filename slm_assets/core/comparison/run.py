@@ -63,7 +63,7 @@ def side_by_side(settings: Settings, baseline: ModelVersion, candidate: ModelVer
         comparison = settings.comparison
 
         def more_rounds(interim: list[dict]) -> bool:
-            open_ratios = undecided(speed_from_side_by_side(interim[0], interim[1]), comparison)
+            open_ratios = undecided(speed_from_side_by_side(interim[0], interim[1], settings.cost), comparison)
             if open_ratios and progress:
                 progress(f"after {interim[0]['side_by_side']['rounds']} rounds {', '.join(open_ratios)} "
                          "undecided: one more round")
@@ -72,7 +72,7 @@ def side_by_side(settings: Settings, baseline: ModelVersion, candidate: ModelVer
         results = profile_side_by_side(loaded, prompts, cfg, comparison.side_by_side_rounds, progress=progress,
                                        memory_probes=probes, more_rounds=more_rounds,
                                        max_rounds=comparison.side_by_side_max_rounds)
-    speed = speed_from_side_by_side(results[0], results[1])
+    speed = speed_from_side_by_side(results[0], results[1], settings.cost)
     speed["rounds"] = results[0]["side_by_side"]["rounds"]
     speed["summaries"] = {"baseline": results[0]["summary"], "candidate": results[1]["summary"]}
     return speed

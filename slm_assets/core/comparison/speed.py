@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from slm_assets.config import ComparisonConfig
+from slm_assets.config import ComparisonConfig, CostConfig
 from slm_assets.core.comparison import stats
 from slm_assets.core.comparison.decision import INCONCLUSIVE, Row, decide
 from slm_assets.core.evaluation.metric_specs import SPEED
+from slm_assets.core.profiling.cost import hardware_cost_per_1k, hourly_price
 
 Speed = dict[str, Any]
 """``{"baseline": {metric: [per round]}, "candidate": {...}, "notes": {metric: text}}``"""
@@ -31,13 +32,23 @@ def _per_round_tokens_per_second(result: dict[str, Any], batch_size: int | None)
     return [batch["output_tokens"] / s for s in batch["seconds"] if s > 0]
 
 
-def speed_from_side_by_side(baseline: dict[str, Any], candidate: dict[str, Any]) -> Speed:
+def _per_round_cost(result: dict[str, Any], batch_size: int | None, cost: CostConfig | None) -> list[float]:
+    """Hardware cost per 1,000 requests of each round at ``batch_size`` (energy is not measured
+    side by side; on one device the ratio is the inverse requests/s ratio)."""
+    price = hourly_price(result, cost)[0] if cost is not None else None
+    batch = next((b for b in result["throughput"]["batches"] if b["batch_size"] == batch_size), None)
+    if price is None or batch is None:
+        return []
+    return [hardware_cost_per_1k(price, batch_size / s) for s in batch["seconds"] if s > 0]
+
+
+def speed_from_side_by_side(baseline: dict[str, Any], candidate: dict[str, Any], cost: CostConfig | None = None) -> Speed:
     """Per-round figures of both models from ``profile_side_by_side`` (one result per model).
 
-    Throughput is taken at the baseline's best batch size for both, so the ratio compares
-    like with like. Memory: each engine's own measure (a fresh process per version on CPU,
-    torch peak allocated on a GPU); where both sides lack one (measured in the shared process,
-    or remote), the weights' size stands in, said in the row's note.
+    Throughput (and cost, priced by ``cost``) is taken at the baseline's best batch size for
+    both, so the ratio compares like with like. Memory: each engine's own measure (a fresh process
+    per version on CPU, torch peak allocated on a GPU); where both sides lack one (measured in the
+    shared process, or remote), the weights' size stands in, said in the row's note.
     """
     batch_size = baseline["throughput"]["best_batch_size"]
     methods = {r["summary"].get("memory_method") for r in (baseline, candidate)}
@@ -49,6 +60,7 @@ def speed_from_side_by_side(baseline: dict[str, Any], candidate: dict[str, Any])
             "latency_p95_ms": [r["p95_ms"] for r in result["latency"]["rounds"]],
             "tokens_per_second": _per_round_tokens_per_second(result, batch_size),
             "peak_memory_mb": [] if memory is None else [memory],
+            "cost_per_1k_requests": _per_round_cost(result, batch_size, cost),
         }
 
     return {
@@ -58,6 +70,8 @@ def speed_from_side_by_side(baseline: dict[str, Any], candidate: dict[str, Any])
             "tokens_per_second": f"batch size {batch_size}",
             "peak_memory_mb": f"each engine's own peak ({', '.join(sorted(methods))})" if own
             else "weights size (no isolated memory figure for both sides)",
+            "cost_per_1k_requests": f"hardware price at batch size {batch_size} (energy not measured side by side)"
+            if cost is not None else "no cost config",
         },
     }
 

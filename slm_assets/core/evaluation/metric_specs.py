@@ -57,6 +57,9 @@ METRICS: tuple[MetricSpec, ...] = (
                "profile", "{:.1f}"),
     MetricSpec("peak_memory_mb", "peak memory (MB)", "MB", "lower_is_better", "ratio", "ratio", 1.2, "profile",
                "{:.1f}", per_round=False),
+    # Priced with the `cost` config section (assumptions); per round from the side-by-side throughput.
+    MetricSpec("cost_per_1k_requests", "cost per 1,000 requests", "currency", "lower_is_better", "ratio", "ratio",
+               1.25, "profile", "{:.4g}"),
 )
 BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
 QUALITY = tuple(m for m in METRICS if m.source == "metrics")

@@ -12,6 +12,7 @@ the cache per batch), refuse a run with more failed prompts than
 
 import platform
 import time
+from datetime import UTC, datetime
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -154,6 +155,8 @@ def evaluate_model(
     contamination=_NOT_CHECKED,
     refresh_cache: bool = False,
     engines: EngineCache | None = None,
+    examples: pd.DataFrame | None = None,
+    directory: Path | None = None,
 ) -> EvaluationResult:
     """Evaluate a registry ``ModelVersion`` on golden_test and write its artifacts.
 
@@ -162,17 +165,20 @@ def evaluate_model(
     ``refresh_cache``: generate every answer even when cached (the cache keeps its first answers).
     ``engines``: the run's loaded engines (a run loads each version once); by default the
     engine is loaded here and closed at the end.
+    ``examples`` (canonical rows) replace golden_test and ``directory`` the output folder: the
+    nightly live-traffic evaluation answers recent production rows the same way.
     """
     with engines_for(engines) as cache:
         engine = cache.get(version, defaults={"device": settings.evaluation.device})
         return _evaluate(settings, version, engine, progress or (lambda message: None), show_progress,
-                         contamination, refresh_cache)
+                         contamination, refresh_cache, examples, directory)
 
 
-def _evaluate(settings, version, engine, say, show_progress, contamination, refresh_cache) -> EvaluationResult:
+def _evaluate(settings, version, engine, say, show_progress, contamination, refresh_cache, examples=None,
+              directory=None) -> EvaluationResult:
     started = time.perf_counter()
     manifest = verified_manifest(settings)  # the whole version, not only the split read below
-    test = load_split(settings, "test")
+    test = load_split(settings, "test") if examples is None else examples
     if contamination is _NOT_CHECKED:
         contamination = ensure_not_contaminated(settings, version.card, test)
     task = effective_task(settings.task, version.card.prompt_template)
@@ -261,6 +267,7 @@ def _evaluate(settings, version, engine, say, show_progress, contamination, refr
     generated_tokens = sum(g.output_tokens for g in generated)
     total_seconds = time.perf_counter() - started
     metrics = {
+        "created_at": datetime.now(UTC).isoformat(),
         "model": version.key,
         "model_digest": version.digest,
         "golden_version": manifest.version,
@@ -289,7 +296,7 @@ def _evaluate(settings, version, engine, say, show_progress, contamination, refr
         },
         "environment": {"python": platform.python_version(), "machine": platform.machine()},
     }
-    directory = layout.evaluation_dir(settings, version.key, manifest.version)
+    directory = directory or layout.evaluation_dir(settings, version.key, manifest.version)
     table = pa.Table.from_pandas(predictions, schema=PREDICTIONS_SCHEMA, preserve_index=False)
     atomic_write(directory / layout.PREDICTIONS_FILE, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     atomic_write_json(directory / layout.METRICS_FILE, metrics)

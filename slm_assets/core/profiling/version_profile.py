@@ -15,6 +15,7 @@ from slm_assets.config import Settings
 from slm_assets.core.golden.store import load_split
 from slm_assets.core.io import atomic_write_json
 from slm_assets.core.inference.engine_cache import EngineCache, engines_for
+from slm_assets.core.profiling.cost import cost_per_1k_requests
 from slm_assets.core.profiling.isolated_memory import measure_in_fresh_process
 from slm_assets.core.profiling.profiler import AUTO, MemoryProbe, profile_model
 from slm_assets.core.profiling.scorecard import build_scorecard
@@ -98,6 +99,8 @@ def profile_version(
     profile["model_version"] = {"key": version.key, "digest": version.digest}
     profile["provenance"] = layout.provenance(settings, "profile", version.digest)
     profile["prompts_source"] = "inputs" if inputs is not None else f"golden_test {settings.golden.version}"
+    profile["cost"] = cost_per_1k_requests(profile, settings.cost)
+    profile["summary"]["cost_per_1k_requests"] = profile["cost"]["cost_per_1k_requests"]
     profile["scorecard"] = build_scorecard(profile["summary"], settings.slo, evaluation_metrics(settings, key))
     path = layout.profile_file(settings, ModelRef.parse(key).key)
     atomic_write_json(path, profile)

@@ -11,6 +11,7 @@ from pathlib import Path
 from slm_assets.config import Settings
 from slm_assets.core import layout
 from slm_assets.core.evaluation.metric_specs import METRICS
+from slm_assets.core.profiling.cost import cost_per_1k_requests, describe
 
 # (label, source file, key, format): the figures the summary shows, in order -- every declared
 # metric but the robustness consistency and memory, plus energy (reported, not gated).
@@ -38,6 +39,10 @@ def version_figures(settings: Settings, key: str) -> dict[str, object]:
     figures: dict[str, object] = {label: sources[src].get(field) for label, src, field, _ in FIGURES}
     figures["robustness worst family name"] = metrics.get("robustness_worst_family")
     figures["energy method"] = (profile.get("summary") or {}).get("energy_method")
+    if profile:  # today's prices (an assumption the user may have revised since the profile)
+        cost = cost_per_1k_requests(profile, settings.cost)
+        figures["cost per 1,000 requests"] = cost["cost_per_1k_requests"]
+        figures["cost inputs"] = describe(cost)
     return figures
 
 
@@ -84,6 +89,8 @@ class DemoSummary:
     report: Path
     leaderboard: Path
     energy_method: str | None
+    costs: dict[str, str]
+    """Per version: its cost per 1,000 requests with the inputs (prices are config assumptions)."""
 
     def render(self, stage_seconds: dict[str, float], cpu_seconds: dict[str, float]) -> str:
         width = max(map(len, [*stage_seconds, "total"]))
@@ -94,7 +101,9 @@ class DemoSummary:
         energy = f"\nEnergy per inference: method {self.energy_method!r} (see the report)." if self.energy_method else ""
         return (
             f"\n=== Demo summary: {self.candidate} vs {self.baseline} ===\n\n{self.table}\n{SPEED_NOTE}{energy}\n"
-            f"\nVerdict: {self.verdict.upper()}{why}\n"
+            + "\nCost per 1,000 requests (prices: the cost config section, assumptions):\n"
+            + "".join(f"  {key}: {text}\n" for key, text in self.costs.items())
+            + f"\nVerdict: {self.verdict.upper()}{why}\n"
             f"Report:      {self.report}\nLeaderboard: {self.leaderboard}\n"
             f"\nStage times (wall, CPU of this process):\n{timing}\n  {'total':<{width}} {total:7.1f} s  (CPU {total_cpu:7.1f} s)\n"
             "\nRun `make ui` (Dagster on http://127.0.0.1:3000) to see the assets, checks and runs.\n"
@@ -119,4 +128,6 @@ def demo_summary(settings: Settings, candidate: str, baseline: str) -> DemoSumma
         report=layout.report_file(settings, candidate),
         leaderboard=layout.leaderboard_file(settings),
         energy_method=cand_figs.get("energy method"),
+        costs={key: str(figs.get("cost inputs") or "n/a (no profile)") for key, figs in
+               ((baseline, base_figs), (candidate, cand_figs))},
     )

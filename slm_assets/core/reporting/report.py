@@ -1,4 +1,4 @@
-"""Self-contained HTML reports: one per model version, and a leaderboard across versions.
+"""Self-contained HTML reports: one per model version (the leaderboard is ``leaderboard.py``).
 
 Every figure is drawn from stored artifacts (evaluations/, profiles/, comparisons/),
 so each number can be traced back to a file. Plotly's JavaScript is inlined once
@@ -15,26 +15,29 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from slm_assets.config import Settings
+from slm_assets.core import layout
 from slm_assets.core.comparison.artifacts import ORIGINAL
 from slm_assets.core.comparison.render import change_text
 from slm_assets.core.evaluation.metric_specs import METRICS, QUALITY, metric_values
 from slm_assets.core.io import atomic_write_text
-from slm_assets.core import layout
+from slm_assets.core.profiling.cost import cost_per_1k_requests
+from slm_assets.core.reporting.frontier import pareto_front
+from slm_assets.core.reporting.history import read_history
+from slm_assets.core.reporting.trends import trend_figure, trend_series
 
 
-
-def _read_json(path: Path) -> dict[str, Any] | None:
+def read_json(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def version_summary(settings: Settings, key: str) -> dict[str, Any] | None:
     """Headline figures of one version on the current golden set, or None if it was never evaluated."""
     metrics_path = layout.metrics_file(settings, key)
-    metrics = _read_json(metrics_path)
+    metrics = read_json(metrics_path)
     if metrics is None:
         return None
-    profile = _read_json(layout.profile_file(settings, key)) or {}
-    comparison = _read_json(layout.comparison_file(settings, key)) or {}
+    profile = read_json(layout.profile_file(settings, key)) or {}
+    comparison = read_json(layout.comparison_file(settings, key)) or {}
     summary = profile.get("summary", {})
     model = profile.get("model") or {}
     when = metrics.get("created_at") or datetime.fromtimestamp(metrics_path.stat().st_mtime, UTC).isoformat()
@@ -49,6 +52,10 @@ def version_summary(settings: Settings, key: str) -> dict[str, Any] | None:
         "accuracy_ci_low": metrics.get("accuracy_ci_low"),
         "accuracy_ci_high": metrics.get("accuracy_ci_high"),
         "invalid_rate": metrics.get("invalid_rate"),
+        "energy_j_per_inference": summary.get("energy_j_per_inference"),
+        # Recomputed with today's prices: the cost section is an assumption the user may revise.
+        "cost_per_1k_requests": cost_per_1k_requests(profile, settings.cost)["cost_per_1k_requests"] if profile else None,
+        "scorecard": profile.get("scorecard"),
         "verdict": comparison.get("verdict"),
         "baseline": comparison.get("baseline"),
     }
@@ -62,21 +69,10 @@ def all_versions(settings: Settings) -> list[dict[str, Any]]:
     return sorted(found, key=lambda s: s["evaluated_at"])
 
 
-def pareto_front(points: list[tuple[float, float]]) -> list[int]:
-    """Indices of points no other point beats on both axes (lower latency x, higher accuracy y)."""
-    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
-    front, best = [], float("-inf")
-    for i in order:
-        if points[i][1] > best:
-            front.append(i)
-            best = points[i][1]
-    return front
-
-
 # ----------------------------------------------------------------- figures
 
 
-def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
+def style_figure(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
     fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, template="plotly_white", height=380,
                       margin=dict(l=60, r=20, t=50, b=50))
     return fig
@@ -97,7 +93,7 @@ def accuracy_vs_latency(versions: list[dict[str, Any]], highlight: str | None = 
     line = sorted((pts[i] for i in front), key=lambda v: v["latency_p95_ms"])
     fig.add_trace(go.Scatter(x=[v["latency_p95_ms"] for v in line], y=[v["accuracy"] for v in line],
                              mode="lines", name="Pareto front", line=dict(color="#d62728", dash="dash")))
-    return _layout(fig, "Accuracy vs P95 latency (Pareto front in red)", "P95 latency, batch 1 (ms)", "accuracy")
+    return style_figure(fig, "Accuracy vs P95 latency (Pareto front in red)", "P95 latency, batch 1 (ms)", "accuracy")
 
 
 def per_stratum_accuracy(frames: dict[str, pd.DataFrame]) -> go.Figure | None:
@@ -111,7 +107,7 @@ def per_stratum_accuracy(frames: dict[str, pd.DataFrame]) -> go.Figure | None:
     if not fig.data:
         return None
     fig.update_layout(barmode="group")
-    return _layout(fig, "Accuracy per stratum", "stratum", "accuracy")
+    return style_figure(fig, "Accuracy per stratum", "stratum", "accuracy")
 
 
 def latency_distribution(profiles: dict[str, dict[str, Any]]) -> go.Figure | None:
@@ -123,7 +119,7 @@ def latency_distribution(profiles: dict[str, dict[str, Any]]) -> go.Figure | Non
     if not fig.data:
         return None
     fig.update_layout(barmode="overlay")
-    return _layout(fig, "Batch-1 latency distribution", "latency per request (ms)", "requests")
+    return style_figure(fig, "Batch-1 latency distribution", "latency per request (ms)", "requests")
 
 
 def throughput_vs_batch(profiles: dict[str, dict[str, Any]]) -> go.Figure | None:
@@ -136,28 +132,13 @@ def throughput_vs_batch(profiles: dict[str, dict[str, Any]]) -> go.Figure | None
     if not fig.data:
         return None
     fig.update_xaxes(type="log")
-    return _layout(fig, "Throughput vs batch size (fixed output length)", "batch size", "output tokens/s")
-
-
-TREND_METRICS = tuple(m.name for m in QUALITY)
-
-
-def trends(versions: list[dict[str, Any]]) -> go.Figure | None:
-    if not versions:
-        return None
-    fig = go.Figure()
-    for metric in TREND_METRICS:
-        pts = [v for v in versions if v[metric] is not None]
-        if pts:
-            fig.add_trace(go.Scatter(x=[v["evaluated_at"] for v in pts], y=[v[metric] for v in pts],
-                                     mode="lines+markers", name=metric, text=[v["key"] for v in pts]))
-    return _layout(fig, "Quality metrics over time (by evaluation date)", "evaluated at", "value") if fig.data else None
+    return style_figure(fig, "Throughput vs batch size (fixed output length)", "batch size", "output tokens/s")
 
 
 # ------------------------------------------------------------------- pages
 
 
-def _table(headers: list[str], rows: list[list[Any]], classes: list[str] | None = None) -> str:
+def html_table(headers: list[str], rows: list[list[Any]], classes: list[str] | None = None) -> str:
     def cell(v: Any) -> str:
         if isinstance(v, float):
             v = f"{v:.4g}"
@@ -181,7 +162,7 @@ def verdict_table(comparison: dict[str, Any]) -> str:
                      r.get("mdd"), th_text, r["status"], r.get("note")])
         classes.append(r["status"].replace("/", ""))
     headers = ["metric", "baseline", "candidate", "delta / ratio", "interval", "p", "MDD", "threshold", "status", "note"]
-    return _table(headers, rows, classes)
+    return html_table(headers, rows, classes)
 
 
 def _rounds_table(comparison: dict[str, Any]) -> str:
@@ -190,7 +171,7 @@ def _rounds_table(comparison: dict[str, Any]) -> str:
     if not speed:
         return "<p>No side-by-side rounds (no baseline, or the candidate is the baseline).</p>"
     width = max(len(r["rounds"]) for r in speed)
-    return _table(["metric", *(f"round {i + 1}" for i in range(width)), "interval", "status"],
+    return html_table(["metric", *(f"round {i + 1}" for i in range(width)), "interval", "status"],
                   [[r["metric"], *(f"×{x:.3f}" for x in r["rounds"]), *[None] * (width - len(r["rounds"])),
                     None if not r.get("ci") else f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]", r["status"]]
                    for r in speed])
@@ -199,7 +180,7 @@ def _rounds_table(comparison: dict[str, Any]) -> str:
 def _scorecard_table(scorecard: Any) -> str:
     if not scorecard:
         return "<p>No scorecard (profile missing).</p>"
-    return _table(["SLO", "value", "target", "status", "note"],
+    return html_table(["SLO", "value", "target", "status", "note"],
                   [[s.get("name"), s.get("value"), f"{s.get('op')} {s.get('target')} {s.get('unit')}", s.get("status"), s.get("note")]
                    for s in scorecard])
 
@@ -207,7 +188,7 @@ def _scorecard_table(scorecard: Any) -> str:
 def _flips_table(flips: list[dict[str, Any]]) -> str:
     if not flips:
         return "<p>None.</p>"
-    return _table(["example_id", "stratum", "reference", "baseline", "candidate", "input"],
+    return html_table(["example_id", "stratum", "reference", "baseline", "candidate", "input"],
                   [[f["example_id"], f.get("stratum"), f.get("reference"), f.get("baseline_prediction"),
                     f.get("candidate_prediction"), f.get("input")] for f in flips])
 
@@ -222,7 +203,7 @@ th{background:#f2f2f2} tr.regression td{background:#fde0e0} tr.improvement td{ba
 """
 
 
-def _page(title: str, sections: list[tuple[str, str | go.Figure | None]]) -> str:
+def page(title: str, sections: list[tuple[str, str | go.Figure | None]]) -> str:
     parts, js_done = [], False
     for heading, content in sections:
         parts.append(f"<h2>{html.escape(heading)}</h2>")
@@ -249,22 +230,22 @@ def _engines_table(comparison: dict[str, Any], profiles: dict[str, dict[str, Any
         facts = (comparison.get("side_by_side") or {}).get(role) or (profiles.get(key) or {}).get("model")
         if key and facts:
             rows.append([role, key, *[facts.get(c) for c in cols]])
-    return _table(["side", "version", *cols], rows) if rows else None
+    return html_table(["side", "version", *cols], rows) if rows else None
 
 
-def _load_predictions(settings: Settings, key: str) -> pd.DataFrame | None:
+def load_predictions(settings: Settings, key: str) -> pd.DataFrame | None:
     path = layout.predictions_file(settings, key)
     return pd.read_parquet(path, columns=["example_id", "stratum", "variant", "correct"]) if path.is_file() else None
 
 
 def write_report(settings: Settings, key: str) -> Path:
     """reports/<key>/report.html for one candidate: its comparison, scorecards and figures."""
-    comparison = _read_json(layout.comparison_file(settings, key))
+    comparison = read_json(layout.comparison_file(settings, key))
     if comparison is None:
         raise FileNotFoundError(f"{layout.comparison_file(settings, key)}: missing; materialize baseline_comparison first")
     keys = [key] + ([comparison["baseline"]] if comparison.get("baseline") and comparison["baseline"] != key else [])
-    frames = {k: f for k in keys if (f := _load_predictions(settings, k)) is not None}
-    profiles = {k: p for k in keys if (p := _read_json(layout.profile_file(settings, k)))}
+    frames = {k: f for k in keys if (f := load_predictions(settings, k)) is not None}
+    profiles = {k: p for k in keys if (p := read_json(layout.profile_file(settings, k)))}
     versions = all_versions(settings)
     verdict = comparison["verdict"]
     flips = comparison.get("flipped", {})
@@ -283,31 +264,10 @@ def write_report(settings: Settings, key: str) -> Path:
         ("Accuracy per stratum", per_stratum_accuracy(frames)),
         ("Latency distribution", latency_distribution(profiles)),
         ("Throughput vs batch size", throughput_vs_batch(profiles)),
-        ("Trend over time", trends(versions)),
+        ("Trends over time", trend_figure(trend_series(read_history(settings), settings.golden.version))),
         (f"Flipped right → wrong ({len(flips.get('right_to_wrong', []))})", _flips_table(flips.get("right_to_wrong", []))),
         (f"Flipped wrong → right ({len(flips.get('wrong_to_right', []))})", _flips_table(flips.get("wrong_to_right", []))),
     ]
     path = layout.report_file(settings, key)
-    atomic_write_text(path, _page(f"Evaluation report: {key}", sections))
-    return path
-
-
-def write_leaderboard(settings: Settings) -> Path:
-    """reports/leaderboard.html: every version evaluated on the current golden set."""
-    versions = all_versions(settings)
-    ranked = sorted(versions, key=lambda v: (-(v["accuracy"] or 0), v["latency_p95_ms"] or float("inf")))
-    cols = ["key", "engine", "format", "precision", *(m.name for m in METRICS), "verdict", "baseline", "evaluated_at"]
-    table = _table(cols, [[v[c] for c in cols] for v in ranked], [v["verdict"] or "" for v in ranked])
-    frames = {v["key"]: f for v in versions if (f := _load_predictions(settings, v["key"])) is not None}
-    profiles = {v["key"]: p for v in versions if (p := _read_json(layout.profile_file(settings, v["key"])))}
-    sections: list[tuple[str, str | go.Figure | None]] = [
-        (f"Versions on golden set {settings.golden.version}", table),
-        ("Accuracy vs P95 latency", accuracy_vs_latency(versions)),
-        ("Accuracy per stratum", per_stratum_accuracy(frames)),
-        ("Latency distribution", latency_distribution(profiles)),
-        ("Throughput vs batch size", throughput_vs_batch(profiles)),
-        ("Trend over time", trends(versions)),
-    ]
-    path = layout.leaderboard_file(settings)
-    atomic_write_text(path, _page("SLM leaderboard", sections))
+    atomic_write_text(path, page(f"Evaluation report: {key}", sections))
     return path

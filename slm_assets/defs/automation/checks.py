@@ -7,15 +7,20 @@
   re-evaluation of the same model on the same golden set gave different answers
   than the previous evaluation (see ``core/nightly.py``). It runs after every
   evaluation, the nightly one included, and keeps the history it compares with.
+- ``live_accuracy_holds`` on ``live_traffic_evaluation``: WARN when the version's accuracy on
+  recent labelled production rows dropped significantly below its golden_test accuracy.
+
+The sensor ``quality_alerts`` turns a failure of any of them into an alert.
 """
 
 import json
 
 import dagster as dg
 
-from slm_assets.core.golden.drift import DriftReport
 from slm_assets.core import layout
+from slm_assets.core.automation.live import LIVE_FILE
 from slm_assets.core.automation.nightly import check_and_archive
+from slm_assets.core.golden.drift import DriftReport
 from slm_assets.defs.automation.assets import drift_metadata
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings
@@ -86,4 +91,24 @@ def answers_unchanged(context: dg.AssetCheckExecutionContext, slm: SlmSettings) 
         metadata["cached_answers"] = cached
     return dg.AssetCheckResult(
         passed=passed, severity=dg.AssetCheckSeverity.WARN, description=description, metadata=metadata
+    )
+
+
+@dg.asset_check(
+    asset="live_traffic_evaluation",
+    name="live_accuracy_holds",
+    partitions_def=model_versions,
+    description="Warns (and alerts, through quality_alerts) when the version's accuracy on recent labelled production "
+    "rows is significantly below its golden_test accuracy (one-sided two-proportion test, alerts.live_traffic).",
+)
+def live_accuracy_holds(context: dg.AssetCheckExecutionContext, slm: SlmSettings) -> dg.AssetCheckResult:
+    settings = slm.get()
+    path = layout.live_dir(settings, context.partition_key) / LIVE_FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return dg.AssetCheckResult(
+        passed=not data["significant_drop"],
+        severity=dg.AssetCheckSeverity.WARN,
+        description=data["description"],
+        metadata={k: data[k] for k in ("live_accuracy", "golden_accuracy", "difference", "p_value", "live_n", "golden_n")
+                  if data.get(k) is not None} | {"ci": str(data.get("ci")), "path": dg.MetadataValue.path(str(path))},
     )

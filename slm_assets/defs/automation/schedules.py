@@ -2,9 +2,12 @@
 (a model evaluation, a full log read), so whoever runs the deployment switches them on
 in the UI (Automation tab) or with ``dagster schedule start``.
 
-- ``nightly_reevaluation`` (02:00 UTC daily): one run of the ``evaluate_model_version`` job
-  (evaluation, profile, comparison) per model name that has a ``production`` alias; the
-  ``answers_unchanged`` check then compares the answers with the previous evaluation.
+- ``nightly_reevaluation`` (02:00 UTC daily): one run of ``nightly_production_job`` per model name
+  that has a ``production`` alias: the production version is re-evaluated on golden_test (the
+  ``answers_unchanged`` check compares its answers with the previous evaluation's), re-profiled,
+  and evaluated on recent labelled production rows (``live_traffic_evaluation``, whose
+  ``live_accuracy_holds`` check compares live accuracy with golden_test accuracy). No baseline
+  comparison: production against itself says nothing.
   Run key ``nightly-<date>-<NAME@VERSION>``: a tick re-evaluated after a daemon restart
   launches nothing twice.
 - ``ingest_logs_schedule`` (01:00 UTC daily): re-reads the log sources (``ingestion`` group)
@@ -15,16 +18,27 @@ import dagster as dg
 
 from slm_assets.core.models.registry import get_registry
 from slm_assets.core.models.versions import RegistryError
-from slm_assets.defs.automation.assets import production_drift
+from slm_assets.core.reporting.history import NIGHTLY_TRIGGER
+from slm_assets.defs.automation.assets import live_traffic_evaluation, production_drift
+from slm_assets.defs.evaluation.assets import model_evaluation
 from slm_assets.defs.ingestion.assets import ingest_production_logs
-from slm_assets.defs.models.jobs import evaluate_model_version_job
 from slm_assets.defs.partitions import model_versions
+from slm_assets.defs.profiling.assets import hardware_profile
 from slm_assets.defs.resources import SlmSettings
-from slm_assets.defs.tags import REFRESH_CACHE_TAG
+from slm_assets.defs.tags import REFRESH_CACHE_TAG, TRIGGER_TAG
 
 PRODUCTION_ALIAS = "production"
 NIGHTLY_CRON = "0 2 * * *"
 INGEST_CRON = "0 1 * * *"
+
+nightly_production_job = dg.define_asset_job(
+    "nightly_production",
+    selection=dg.AssetSelection.assets(model_evaluation, hardware_profile, live_traffic_evaluation),
+    executor_def=dg.in_process_executor,  # one model, steps in sequence (as evaluate_model_version)
+    tags={"slm/accelerator": "gpu"},
+    description="The production version (partition NAME@VERSION): golden_test re-evaluation, profile, and "
+    "accuracy on recent labelled production rows against golden_test.",
+)
 
 ingest_logs_job = dg.define_asset_job(
     "ingest_logs",
@@ -35,10 +49,11 @@ ingest_logs_job = dg.define_asset_job(
 
 @dg.schedule(
     cron_schedule=NIGHTLY_CRON,
-    job=evaluate_model_version_job,
+    job=nightly_production_job,
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Re-evaluate, re-profile and compare the `production` model of each model name every night.",
+    description="Every night, the `production` version of each model name: re-evaluated on golden_test, "
+    "re-profiled, and evaluated on recent labelled production rows (a significant drop alerts).",
 )
 def nightly_reevaluation(context: dg.ScheduleEvaluationContext, slm: SlmSettings):
     registry = get_registry(slm.get())
@@ -59,7 +74,7 @@ def nightly_reevaluation(context: dg.ScheduleEvaluationContext, slm: SlmSettings
             dg.RunRequest(
                 run_key=f"nightly-{day}-{key}",
                 partition_key=key,
-                tags={"slm/trigger": "nightly_reevaluation", REFRESH_CACHE_TAG: "true"},
+                tags={TRIGGER_TAG: NIGHTLY_TRIGGER, REFRESH_CACHE_TAG: "true"},
             )
         )
     for reason in skipped:

@@ -4,7 +4,7 @@ import dagster as dg
 
 from slm_assets.core.comparison.render import markdown_table
 from slm_assets.core.comparison.run import run_comparison
-from slm_assets.core.reporting.report import version_summary, write_leaderboard, write_report
+from slm_assets.core.reporting.report import version_summary, write_report
 from slm_assets.defs.profiling.assets import hardware_profile
 from slm_assets.defs.evaluation.assets import evaluation_metadata, model_evaluation
 from slm_assets.defs.partitions import ACCELERATOR_POOL, model_versions
@@ -70,8 +70,11 @@ def baseline_comparison(
             description=f"evaluated by the baseline_comparison of {context.partition_key}",
             metadata=evaluation_metadata(evaluation),
         ))
+        track(context, settings, "evaluation", evaluation.metrics, [evaluation.metrics_path],
+              key=evaluation.metrics["model"])
     context.log.info(f"verdict {run.result['verdict']} against {run.result['baseline']}")
-    track(context, settings, "comparison", _row_numbers(run.result), [run.path])
+    track(context, settings, "comparison", _row_numbers(run.result), [run.path],
+          details={"verdict": run.result["verdict"], "baseline": run.result["baseline"]})
     return dg.MaterializeResult(metadata=comparison_metadata(run.result, run.path))
 
 
@@ -80,19 +83,17 @@ def baseline_comparison(
     group_name="comparison",
     deps=[baseline_comparison],
     kinds={"html"},
-    description="Self-contained HTML report of this version (reports/<name@version>/report.html) and the "
-    "leaderboard across versions (reports/leaderboard.html).",
+    description="Self-contained HTML report of this version (reports/<name@version>/report.html); the "
+    "cross-version leaderboard is its own asset.",
 )
 def evaluation_report(context: dg.AssetExecutionContext, slm: SlmSettings) -> dg.MaterializeResult:
     settings = slm.get()
     report = write_report(settings, context.partition_key)
-    board = write_leaderboard(settings)
     context.log.info(f"report: {report}")
-    track(context, settings, "report", {}, [report, board])
+    track(context, settings, "report", {}, [report])
     summary = version_summary(settings, context.partition_key) or {}
     return dg.MaterializeResult(metadata={
         **_numbers({k: v for k, v in summary.items() if k != "key"}),
         "verdict": dg.MetadataValue.text(summary.get("verdict") or "unknown"),
         "path": dg.MetadataValue.path(str(report)),
-        "leaderboard": dg.MetadataValue.path(str(board)),
     })

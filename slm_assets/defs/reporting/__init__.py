@@ -1,0 +1,1 @@
+"""Reporting stage (cross-version): the leaderboard."""
