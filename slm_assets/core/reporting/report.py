@@ -18,7 +18,7 @@ from slm_assets.config import Settings
 from slm_assets.core import layout
 from slm_assets.core.comparison.artifacts import ORIGINAL
 from slm_assets.core.comparison.render import change_text
-from slm_assets.core.evaluation.metric_specs import METRICS, QUALITY, metric_values
+from slm_assets.core.evaluation.metric_specs import metric_values
 from slm_assets.core.io import atomic_write_text
 from slm_assets.core.profiling.cost import cost_per_1k_requests
 from slm_assets.core.reporting.frontier import pareto_front
