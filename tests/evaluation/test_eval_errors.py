@@ -46,3 +46,21 @@ def test_failures_within_the_rate_are_reported_as_errors(make_settings, lively_m
     result = evaluate_model(settings, register(settings, lively_model_dir), show_progress=False)
     assert result.metrics["error_rate"] == pytest.approx(0.1)
     assert result.predictions["error"].notna().sum() == 1
+
+
+def test_the_rate_itself_is_allowed(make_settings):
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from slm_assets.core.evaluation.run import check_error_rate
+    from slm_assets.core.inference.base import Generation
+
+    settings = make_settings()  # max_error_rate 0.05
+    rows = pd.DataFrame({"example_id": [f"ex-{i}" for i in range(20)], "variant": ["original"] * 20})
+    version = SimpleNamespace(key="tiny@v1")
+    outputs = [Generation("", 0, error="ValueError: bad")] + [Generation("refund", 1)] * 19
+    check_error_rate(settings, version, rows, outputs)  # 1 of 20 = 5 %: not more than the rate
+    outputs[7] = Generation("", 0, error="ValueError: worse")
+    with pytest.raises(EvaluationError, match=r"2 of 20 prompts failed .*example ex-0 \(original\): ValueError: bad"):
+        check_error_rate(settings, version, rows, outputs)

@@ -5,7 +5,8 @@ from pathlib import Path
 import yaml
 
 from slm_assets.config import load_settings
-from slm_assets.core.models.registry import ModelCard, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelCard
 from tests.evaluation.helpers import LABELS, write_test_golden
 
 TINY_SECTIONS = {

@@ -235,6 +235,9 @@ def _evaluate(settings, version, engine, say, show_progress, contamination, refr
     finally:
         bar.close()
     generation_seconds = time.perf_counter() - generation_started
+    facts = engine.facts()  # now with what generation found out (e.g. a shared head that fell back)
+    if "shared_prefix" in facts.details:
+        say(f"shared prompt head: {facts.details['shared_prefix']}")
     for i, g in zip(missing, generated):
         outputs[i] = g
     check_error_rate(settings, version, rows, outputs)

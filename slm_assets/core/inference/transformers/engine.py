@@ -9,8 +9,8 @@ shared head: each call stands alone, as a request to a deployed model does.
 """
 
 import time
-from pathlib import Path
 from collections.abc import Hashable, Sequence
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -32,6 +32,7 @@ from slm_assets.core.inference.base import (
 from slm_assets.core.inference.chat import TokenizerPrompts
 from slm_assets.core.inference.transformers.decoder import Decoder, SharedPrefix, shared_prefix_length
 from slm_assets.core.models.loading import ModelLoadError, load_model
+
 
 class TransformersConfig(EngineConfig):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
@@ -81,7 +82,7 @@ class TransformersEngine(Engine):
         return self._prompts.truncate_input(text, max_tokens)
 
     def count_tokens(self, text: str) -> int:
-        return len(self._encode([text])[0])
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def _encode(self, prompts: Sequence[str]) -> list[list[int]]:
         # Chat templates already carry their special tokens.
@@ -141,6 +142,8 @@ class TransformersEngine(Engine):
 
     def generate_fixed(self, prompts, *, new_tokens, timed=False) -> list[TimedGeneration]:
         check_generation_args(new_tokens, 1)
+        if not prompts:
+            raise ValueError(f"{self.label}: generate_fixed needs at least one prompt")
         token_lists = self._encode(prompts)
         start, end, stamps = self.decoder.fixed(token_lists, new_tokens, timed)
         return [TimedGeneration(start, end, len(token_lists) * new_tokens, tuple(stamps))]
