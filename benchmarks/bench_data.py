@@ -16,7 +16,7 @@ Targets: 10^6 rows ingested < 60 s with peak RSS < 2 GB; leakage < 120 s on 10^6
 recall >= 0.95; cost per row about flat across sizes. Prints a table and writes
 ``benchmarks/results/bench_data.json``.
 
-    .venv/bin/python benchmarks/bench_data.py [--sizes 10000 100000 1000000] [--sample 20000]
+    .venv/bin/python benchmarks/bench_data.py [--sizes 10000,100000,1000000] [--sample 20000]
 """
 
 import argparse
@@ -50,6 +50,14 @@ def cpu_seconds() -> float:
         u.ru_utime + u.ru_stime
         for u in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
     )
+
+
+def _sizes(value: str) -> list[int]:
+    """``--sizes`` takes ``10000,100000`` as well as ``10000 100000``."""
+    try:
+        return [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--sizes: {value!r} is not a list of row counts") from None
 
 
 def write_config(workdir: Path) -> Path:
@@ -207,7 +215,8 @@ def recall(texts: list[str], cfg) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--sizes", type=_sizes, nargs="+", default=[[10_000, 100_000, 1_000_000]],
+                        help="row counts, comma- or space-separated (default 10000,100000,1000000)")
     parser.add_argument("--sample", type=int, default=20_000, help="rows in the brute-force recall sample")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "CONFIG"), help=argparse.SUPPRESS)
@@ -223,7 +232,7 @@ def main() -> int:
     results: dict = {"sizes": [], "targets": {"ingest_1e6_seconds": 60, "ingest_peak_rss_mb": 2048,
                                               "leakage_1e6_seconds": 120, "recall": 0.95}}
     with tempfile.TemporaryDirectory(prefix="bench-data-") as tmp:
-        for size in args.sizes:
+        for size in [n for group in args.sizes for n in group]:
             workdir = Path(tmp) / str(size)
             (workdir / "logs").mkdir(parents=True)
             config = write_config(workdir)

@@ -46,7 +46,8 @@ from slm_assets.core.golden.store import load_split  # noqa: E402
 from slm_assets.core.inference.registry import load_engine  # noqa: E402
 from slm_assets.core.models.base_model import BASE_GGUF_REF, BASE_REF  # noqa: E402
 from slm_assets.core.models.gguf_file import find_gguf_file  # noqa: E402
-from slm_assets.core.models.registry import ModelCard, get_registry  # noqa: E402
+from slm_assets.core.models.registry import get_registry  # noqa: E402
+from slm_assets.core.models.versions import ModelCard  # noqa: E402
 from slm_assets.core.profiling.isolated_memory import measure_in_fresh_process  # noqa: E402
 
 

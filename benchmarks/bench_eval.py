@@ -48,7 +48,7 @@ from slm_assets.core.inference.engine_cache import EngineCache  # noqa: E402
 from slm_assets.core.golden.store import GoldenSetError, load_split  # noqa: E402
 from slm_assets.core.evaluation.cache import open_cache  # noqa: E402
 from slm_assets.core.evaluation.prompts import build_prompt, effective_task  # noqa: E402
-from slm_assets.core.models.registry import get_registry  # noqa: E402
+from slm_assets.core.models.registry import get_registry
 from slm_assets.core.evaluation.robustness import ORIGINAL  # noqa: E402
 from slm_assets.core.ingestion.synthetic import write_logs  # noqa: E402
 from slm_assets.core import layout

@@ -41,7 +41,8 @@ from slm_assets.core.models.finetune import finetune  # noqa: E402
 from slm_assets.core.golden.store import file_sha256, freeze_or_verify, load_split  # noqa: E402
 from slm_assets.core.io import atomic_write_json  # noqa: E402
 from slm_assets.core.ingestion.logs import ingest_logs  # noqa: E402
-from slm_assets.core.models.registry import ModelCard, ModelRef, RegistryError, get_registry  # noqa: E402
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelCard, ModelRef, RegistryError
 from slm_assets.core.golden.splits import build_splits  # noqa: E402
 from slm_assets.core.ingestion.synthetic import write_logs  # noqa: E402
 from slm_assets.testing import build_tiny_model, generated_corpus  # noqa: E402

@@ -56,7 +56,8 @@ def resolve_model(args) -> tuple[object, str]:
         return TransformersEngine.load(folder, TransformersConfig(device=args.device)), "tiny random Llama"
     if args.model_dir:
         return TransformersEngine.load(args.model_dir, TransformersConfig(device=args.device)), str(args.model_dir)
-    from slm_assets.core.models.registry import RegistryError, get_registry
+    from slm_assets.core.models.registry import get_registry
+    from slm_assets.core.models.versions import RegistryError
 
     settings = load_settings(args.config)
     try:

@@ -9,7 +9,7 @@ Python literal, on stderr. Used by ``.github/workflows/slm-gate.yml``.
 
 import sys
 
-from slm_assets.core.models.registry import ModelRef, RegistryError
+from slm_assets.core.models.versions import ModelRef, RegistryError
 
 
 def changed_versions(raw: bytes) -> tuple[list[str], list[str]]:

@@ -7,8 +7,15 @@ Where the file comes from: the ``SLM_CONFIG`` environment variable, else
 ``configs/default.yaml`` next to the package. Relative paths inside the file are
 resolved against the directory of the config file. String values may use
 ``${VAR}`` or ``${VAR:-default}`` to read environment variables, and the token
-``{data_dir}`` for the resolved data directory. ``SLM_DATA_DIR`` and
-``SLM_REGISTRY_DIR`` override the corresponding keys.
+``{data_dir}`` for the resolved data directory.
+
+The data directory, first found wins: ``slm-bench --data-dir`` (which sets ``SLM_DATA_DIR``
+for the process), ``$SLM_DATA_DIR``, the config's ``data_dir``, then ``data/`` in the project.
+``SLM_REGISTRY_DIR`` overrides ``registry.dir`` the same way. The Dagster instance of a config
+is ``$DAGSTER_HOME``, else ``.dagster_home/<config file name>`` (:func:`default_dagster_home`).
+
+Over 350 lines on purpose: the whole schema in one module is what `slm-bench config schema`
+exports and what every error message points into; each section is a small pydantic model.
 """
 
 import hashlib
@@ -33,8 +40,9 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    # NaN and inf compare False with every bound, so they would slip past each ``ge``/``le``.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # NaN and inf compare False with every bound, so they would slip past each ``ge``/``le``;
+    # attribute doc strings become field descriptions: the JSON Schema shows them in editors.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
 
 
 PositiveInt = Annotated[int, Field(ge=1)]
@@ -210,6 +218,10 @@ class EvaluationConfig(_Strict):
     max_error_rate: float = Field(default=0.05, ge=0, le=1)
     """A run in which a larger fraction of prompts fails to generate fails, quoting the first error."""
     robustness: RobustnessConfig = Field(default_factory=RobustnessConfig)
+    # Excluded from dumps and section hashes: where answers are cached never changes them.
+    cache_url: str | None = Field(default=None, exclude=True)
+    """A PostgreSQL URL for a prediction cache shared by several machines (``$SLM_CACHE_URL`` wins);
+    None: SQLite under ``<data_dir>/cache``, or the instance's PostgreSQL when Dagster runs on one."""
 
 
 # ---------------------------------------------------------------------- profiling
@@ -407,6 +419,25 @@ class Settings(_Strict):
         """A stable digest of some config sections (what a frozen artifact depends on)."""
         payload = {name: getattr(self, name).model_dump(mode="json") for name in sections}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def default_dagster_home(config_path: str | os.PathLike[str]) -> Path:
+    """The Dagster instance folder of a config when ``$DAGSTER_HOME`` is unset: one per config file
+    name, as the Makefile derives it, so two configs never share runs, partitions or sensor cursors."""
+    return PROJECT_ROOT / ".dagster_home" / Path(config_path).stem
+
+
+def config_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a config file (what ``slm-bench config schema`` prints), from the models."""
+    schema = Settings.model_json_schema()
+    schema["properties"].pop("config_path")
+    schema["properties"]["data_dir"] = {
+        "type": "string", "description": "output root, relative to the config file (SLM_DATA_DIR wins)",
+    }
+    schema["required"] = [k for k in schema.get("required", []) if k not in ("config_path", "data_dir")]
+    schema["title"] = "slm_assets configuration (SLM_CONFIG)"
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
 
 
 def _expand_env(value: Any) -> Any:

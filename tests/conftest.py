@@ -11,7 +11,7 @@ from slm_assets.config import load_settings
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# The Makefile exports SLM_DATA_DIR and DAGSTER_HOME for the demo, and a developer may have SLM_*
+# The Makefile exports SLM_CONFIG and DAGSTER_HOME for the demo, and a developer may have SLM_*
 # set: tests must never see them. Removed for the whole session (not per test), because
 # module- and session-scoped fixtures run before any function-scoped fixture could.
 for _var in ("SLM_CONFIG", "SLM_DATA_DIR", "SLM_REGISTRY_DIR", "DAGSTER_HOME"):

@@ -19,15 +19,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dagster as dg
-
-from slm_assets.config import PROJECT_ROOT, Settings, load_settings
+from slm_assets.config import DEFAULT_CONFIG, PROJECT_ROOT, Settings, default_dagster_home, load_settings
 from slm_assets.core import layout
-from slm_assets.core.models.base_model import import_base_model
-from slm_assets.core.reporting.demo_summary import demo_summary
-from slm_assets.core.models.registry import ModelRef, ModelVersion, RegistryError, get_registry
 from slm_assets.core.ingestion.synthetic import write_logs
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelRef, ModelVersion, RegistryError
+
+if TYPE_CHECKING:  # Dagster and torch load inside the functions: `slm-bench demo --help` stays instant.
+    import dagster as dg
 
 PASS, REGRESSION, ERROR = 0, 1, 2
 DATA_ASSETS = ("production_logs", "quarantined_logs", "golden_train", "golden_validation", "golden_test",
@@ -70,11 +71,13 @@ class Stages:
             print(f"<== {name}: {self.seconds[name]:.1f} s (CPU {self.cpu_seconds[name]:.1f} s)", flush=True)
 
 
-def demo_instance() -> dg.DagsterInstance:
-    """The persistent instance that ``make ui`` opens: $DAGSTER_HOME, else the project's .dagster_home."""
+def demo_instance(settings: Settings) -> "dg.DagsterInstance":
+    """The persistent instance that ``make ui`` opens: $DAGSTER_HOME, else ``.dagster_home/<config name>``."""
+    import dagster as dg
+
     if not os.environ.get("DAGSTER_HOME"):
-        home = PROJECT_ROOT / ".dagster_home"
-        home.mkdir(exist_ok=True)
+        home = default_dagster_home(settings.config_path)
+        home.mkdir(parents=True, exist_ok=True)
         if not (home / "dagster.yaml").exists():
             shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
         os.environ["DAGSTER_HOME"] = str(home)
@@ -82,8 +85,13 @@ def demo_instance() -> dg.DagsterInstance:
 
 
 def ensure_logs(settings: Settings, rows: int, seed: int) -> Path:
-    """The default source folder, with synthetic logs written into it when it holds no file."""
+    """The default source folder, with synthetic logs written into it when it holds no file; a config
+    that reads other sources (``configs/banking77.yaml``) is left to them."""
     folder = layout.logs_dir(settings)
+    sources = [settings.resolve_path(source.path) for source in settings.logs.sources]
+    if folder not in sources:
+        print("the config's own log sources: " + ", ".join(str(path) for path in sources))
+        return sources[0]
     if folder.is_dir() and any(p.is_file() for p in folder.iterdir()):
         print(f"reusing the logs in {folder}")
         return folder
@@ -104,9 +112,12 @@ def _check_result(result, what: str) -> None:
         raise DemoError(f"{what}: {_failure_reason(result)[1]}")
 
 
-def materialize_data(instance: dg.DagsterInstance, log_level: str) -> None:
+def materialize_data(instance: "dg.DagsterInstance", log_level: str) -> None:
     """Ingestion, the golden splits (frozen on the first run, verified after) and every check on them."""
+    import dagster as dg
+
     from slm_assets.definitions import defs as load_defs
+
     defs = load_defs()
 
     result = dg.materialize(
@@ -124,17 +135,23 @@ def materialize_data(instance: dg.DagsterInstance, log_level: str) -> None:
           + (f"; warnings: {', '.join(failed)}" if failed else ""))
 
 
-def run_version_job(settings: Settings, instance: dg.DagsterInstance, version: ModelVersion, log_level: str,
+def run_version_job(settings: Settings, instance: "dg.DagsterInstance", version: ModelVersion, log_level: str,
                     only: tuple[str, ...] | None = None) -> bool:
     """The ``evaluate_model_version`` job on the version's partition, skipping a current evaluation or
     profile (the gate's rule), and any asset not in ``only``; True on success, False when the
-    blocking ``no_regression`` check failed."""
+    blocking ``no_regression`` check failed.
+
+    Its runs carry ``new_model_version_sensor``'s run key for the version, so the sensor's first tick
+    under ``make ui`` finds them done and launches nothing again (one path per version)."""
+    import dagster as dg
+
     from slm_assets.cli.gate import REGRESSION as GATE_REGRESSION
     from slm_assets.cli.gate import _failure_reason, _needed
+    from slm_assets.defs.models.sensors import sensor_run_tags
     from slm_assets.defs.partitions import model_versions
     from slm_assets.definitions import defs as load_defs
-    defs = load_defs()
 
+    defs = load_defs()
     if not instance.has_dynamic_partition(model_versions.name, version.key):
         instance.add_dynamic_partitions(model_versions.name, [version.key])
     job = defs.resolve_job_def(PER_VERSION_JOB)
@@ -143,7 +160,8 @@ def run_version_job(settings: Settings, instance: dg.DagsterInstance, version: M
         print(f"{PER_VERSION_JOB} [{version.key}]: {', '.join(keys)}", flush=True)
         return job.execute_in_process(
             instance=instance, partition_key=version.key, asset_selection=[dg.AssetKey(k) for k in keys],
-            run_config=_run_config(log_level), raise_on_error=False, tags={"slm/source": "demo"},
+            run_config=_run_config(log_level), raise_on_error=False,
+            tags={"slm/source": "demo", **sensor_run_tags(version)},
         )
 
     keys = [k for k in _needed(settings, version) if only is None or k in only]
@@ -184,12 +202,15 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     # The Dagster resource reads the same file: SlmSettings() falls back to $SLM_CONFIG.
     os.environ["SLM_CONFIG"] = str(settings.config_path)
+    from slm_assets.core.models.base_model import import_base_model
+    from slm_assets.core.reporting.demo_summary import demo_summary
+
     steps = args.steps or settings.finetune.steps
     stages = Stages(total=7)
     try:
-        instance = demo_instance()
+        instance = demo_instance(settings)
         print(f"config {settings.config_path}\ndata   {settings.data_dir}\nDagster instance {os.environ['DAGSTER_HOME']}")
-        with stages.stage("synthetic production logs"):
+        with stages.stage("production logs"):
             ensure_logs(settings, args.rows, args.seed)
         with stages.stage("ingestion + golden splits + checks"):
             materialize_data(instance, args.log_level)
@@ -217,4 +238,6 @@ def run(args: argparse.Namespace) -> int:
         return ERROR
     summary = demo_summary(settings, candidate.key, baseline.key)
     print(summary.render(stages.seconds, stages.cpu_seconds))
+    if settings.config_path != DEFAULT_CONFIG.resolve():
+        print(f"This config's runs are on its own instance: SLM_CONFIG={settings.config_path} make ui")
     return PASS if passed else REGRESSION

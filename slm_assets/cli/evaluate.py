@@ -5,11 +5,6 @@ import json
 import sys
 
 from slm_assets.config import load_settings
-from slm_assets.core.evaluation.contamination import ContaminationError
-from slm_assets.core.evaluation.run import evaluate_model
-from slm_assets.core.golden.store import GoldenSetError
-from slm_assets.core.models.loading import ModelLoadError
-from slm_assets.core.models.registry import RegistryError, get_registry
 
 _SHOWN = ("n_examples", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "macro_f1", "token_f1",
           "hallucination_rate", "invalid_rate", "error_rate", "robustness_worst_family",
@@ -41,6 +36,13 @@ def _overrides(args: argparse.Namespace, base) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from slm_assets.core.evaluation.contamination import ContaminationError
+    from slm_assets.core.evaluation.run import evaluate_model
+    from slm_assets.core.golden.store import GoldenSetError
+    from slm_assets.core.models.loading import ModelLoadError
+    from slm_assets.core.models.registry import get_registry
+    from slm_assets.core.models.versions import RegistryError
+
     base = load_settings(args.config)
     settings = load_settings(base.config_path, overrides=_overrides(args, base))
     try:

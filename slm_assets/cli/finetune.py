@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from slm_assets.core.golden.store import GoldenSetError
     from slm_assets.core.io import atomic_write_json
     from slm_assets.core.models.loading import ModelLoadError
-    from slm_assets.core.models.registry import ModelRef, RegistryError, get_registry
+    from slm_assets.core.models.registry import get_registry
+    from slm_assets.core.models.versions import ModelRef, RegistryError
 
     settings = load_settings(args.config)
     if args.steps is not None and args.steps < 1:

@@ -15,15 +15,14 @@ import os
 import sys
 from pathlib import Path
 
-import dagster as dg
-
 from slm_assets.config import ConfigError, Settings, load_settings
-from slm_assets.core.comparison.compare import markdown_table
-from slm_assets.core.io import atomic_write_json
-from slm_assets.core.models.registry import ModelChangedError, ModelRef, ModelVersion, RegistryError, get_registry
-from slm_assets.defs.partitions import model_versions
-from slm_assets.defs.resources import SlmSettings
 from slm_assets.core import layout
+from slm_assets.core.io import atomic_write_json
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelChangedError, ModelRef, ModelVersion, RegistryError
+
+# Dagster and pandas are imported inside the functions that need them, so that
+# `slm-bench gate --help` stays instant (see slm_assets/cli/__init__.py).
 
 PASS, REGRESSION, ERROR = 0, 1, 2
 CHECK = "no_regression"
@@ -45,11 +44,16 @@ def _needed(settings: Settings, version: ModelVersion) -> list[str]:
     return keys + ["baseline_comparison", "evaluation_report"]
 
 
-def _instance() -> dg.DagsterInstance:
+def _instance():
+    import dagster as dg
+
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
 def _materialize(settings, instance, key: str, selection: list[str], baseline: str | None, log_level: str):
+    import dagster as dg
+
+    from slm_assets.defs.resources import SlmSettings
     from slm_assets.definitions import defs as load_defs
     defs = load_defs()
 
@@ -69,6 +73,8 @@ def _materialize(settings, instance, key: str, selection: list[str], baseline: s
 
 def _failure_reason(result) -> tuple[int, str]:
     """Exit code and one-line reason of a failed run: a regression, a failed check, or a step error."""
+    import dagster as dg
+
     failed_checks = [
         e for e in result.get_asset_check_evaluations() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
@@ -88,6 +94,8 @@ def _failure_reason(result) -> tuple[int, str]:
 
 
 def _summary(candidate: str, code: int, reason: str, comparison: dict | None, report: Path | None) -> str:
+    from slm_assets.core.comparison.compare import markdown_table
+
     status = {PASS: "PASS", REGRESSION: "REGRESSION", ERROR: "ERROR"}[code]
     parts = [f"## SLM gate: {candidate}: {status}", "", reason]
     if comparison is not None:
@@ -139,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _gate(args: argparse.Namespace) -> int:
+    from slm_assets.defs.partitions import model_versions
+
     settings = load_settings(args.config)
     try:
         version = get_registry(settings).get(ModelRef.parse(args.candidate))

@@ -6,7 +6,7 @@ import sys
 from slm_assets.config import load_settings
 from slm_assets.core.models.base_model import import_base_model
 from slm_assets.core.models.loading import ModelLoadError
-from slm_assets.core.models.registry import RegistryError
+from slm_assets.core.models.versions import RegistryError
 
 
 def register(subparsers) -> None:

@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 
 from slm_assets.config import load_settings
-from slm_assets.core.ingestion.logs import IngestError, ingest_logs
 from slm_assets.core import layout
 
 
@@ -15,6 +14,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from slm_assets.core.ingestion.logs import IngestError, ingest_logs
+
     settings = load_settings(args.config)
     out = args.out or layout.ingested_dir(settings)
 

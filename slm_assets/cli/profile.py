@@ -6,12 +6,8 @@ import sys
 from pathlib import Path
 
 from slm_assets.config import load_settings
-from slm_assets.core.golden.store import GoldenSetError
-from slm_assets.core.models.loading import ModelLoadError
-from slm_assets.core.profiling.scorecard import scorecard_markdown
 from slm_assets.core import layout
-from slm_assets.core.profiling.version_profile import profile_version
-from slm_assets.core.models.registry import ModelRef, RegistryError
+from slm_assets.core.models.versions import ModelRef, RegistryError
 
 _SHOWN = ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "ttft_ms", "tpot_ms", "tokens_per_second",
           "best_batch_size", "peak_memory_mb", "energy_j_per_inference", "energy_method", "load_seconds",
@@ -38,6 +34,11 @@ def _read_inputs(path: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from slm_assets.core.golden.store import GoldenSetError
+    from slm_assets.core.models.loading import ModelLoadError
+    from slm_assets.core.profiling.scorecard import scorecard_markdown
+    from slm_assets.core.profiling.version_profile import profile_version
+
     settings = load_settings(args.config)
     try:
         if args.show:

@@ -5,7 +5,8 @@ import sys
 
 from slm_assets.config import load_settings
 from slm_assets.core.models.loading import ModelLoadError
-from slm_assets.core.models.registry import ModelCard, RegistryError, get_registry, read_card
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelCard, RegistryError, read_card
 
 
 def register(subparsers) -> None:

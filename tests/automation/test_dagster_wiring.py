@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from slm_assets.core.golden import store as golden_store
-from slm_assets.core.models.registry import ModelCard, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelCard
 from slm_assets.core.schema import LOG_SCHEMA
 from slm_assets.defs.automation.assets import production_drift
 from slm_assets.defs.automation.checks import answers_unchanged, golden_set_still_representative

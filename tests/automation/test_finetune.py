@@ -9,7 +9,8 @@ import pytest
 from slm_assets.cli import main as cli_main
 from slm_assets.core.golden import store as golden_store
 from slm_assets.core.models.finetune import IGNORE_INDEX, FinetuneError, encode_examples, finetune
-from slm_assets.core.models.registry import ModelCard, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelCard
 from slm_assets.core import layout
 from tests.support.log_rows import log_frame
 

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from slm_assets.core.comparison.compare import promote_if_passed, resolve_baseline
-from slm_assets.core.models.registry import FolderRegistry, ModelCard, ModelRef, RegistryError
+from slm_assets.core.models.registry import FolderRegistry
+from slm_assets.core.models.versions import ModelCard, ModelRef, RegistryError
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -1,4 +1,5 @@
-"""`slm-bench demo` end to end on a tiny model and tiny data, on a persistent Dagster instance."""
+"""`slm-bench demo` end to end on a tiny model and tiny data, on a persistent Dagster instance; then the
+sensor's first daemon tick (what `make ui` does next) launches nothing: the demo's runs carry its run keys."""
 
 import importlib.util
 import shutil
@@ -11,8 +12,10 @@ from slm_assets.cli import main
 from slm_assets.config import DEFAULT_CONFIG, PROJECT_ROOT
 from slm_assets.core.models import base_model
 from slm_assets.core import layout
-from slm_assets.core.models.registry import ModelRef, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelRef
 from slm_assets.defs.partitions import model_versions
+from tests.demo.sensor_tick import daemon_sensor_tick
 
 # The default config (same columns, labels, strategy), shrunk so the whole loop takes seconds.
 TINY = {
@@ -101,6 +104,9 @@ def test_demo_runs_the_whole_loop_then_reuses_it(tmp_path, tiny_model_dir, tiny_
                   for name in ("golden_set_unchanged", "expectations_pass")]
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
     assert set(latest) == set(check_keys), "golden checks recorded on the instance"
+
+    launched = daemon_sensor_tick(instance)
+    assert [run.tags.get("dagster/run_key") for run in launched] == [], "the sensor launched the demo's runs again"
 
     # Second run: logs, golden set, models, evaluations and profiles are all reused.
     assert main(["--config", str(config), "demo"]) in (0, 1)

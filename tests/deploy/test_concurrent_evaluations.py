@@ -10,21 +10,11 @@ from pathlib import Path
 import pandas as pd
 
 from slm_assets.config import load_settings
-from slm_assets.core.models.registry import ModelCard, get_registry
 from slm_assets.testing import build_tiny_model
 from tests.support.tiny_project import build_tiny_project
 from slm_assets.core import layout
 
 VERSIONS = ("tiny@v1", "tiny@v2")
-
-
-def _project(root: Path, models: dict[str, Path]) -> Path:
-    config = build_tiny_project(root)
-    settings = load_settings(config)
-    for key, model_dir in models.items():
-        name, version = key.split("@")
-        get_registry(settings).register(model_dir, name, version, ModelCard(task=settings.task.name))
-    return config
 
 
 def _evaluate(config: Path, key: str) -> subprocess.Popen:
@@ -50,8 +40,8 @@ def _predictions(config: Path, key: str) -> pd.DataFrame:
 def test_concurrent_evaluations_equal_single_runs(tmp_path):
     models = {key: build_tiny_model(tmp_path / "models" / key, seed=i, initializer_range=0.25)
               for i, key in enumerate(VERSIONS)}
-    together = _project(tmp_path / "together", models)
-    alone = _project(tmp_path / "alone", models)
+    together = build_tiny_project(tmp_path / "together", models)
+    alone = build_tiny_project(tmp_path / "alone", models)
 
     procs = [_evaluate(together, key) for key in VERSIONS]  # at once, one cache, one data dir
     concurrent = {key: _finish(proc) for key, proc in zip(VERSIONS, procs)}

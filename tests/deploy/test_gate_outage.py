@@ -9,9 +9,9 @@ import sys
 import pytest
 import yaml
 
+from slm_assets.core import layout
 from tests.evaluation.helpers import eval_sections, register, write_test_golden
 from tests.support.dagster_live import ROOT, free_port
-from slm_assets.core import layout
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ import yaml
 from dagster._config import validate_config
 from dagster._core.instance.config import dagster_instance_config
 
+from tests.support.config_tree import leaves
+
 ROOT = Path(__file__).resolve().parents[2]
 INSTANCE_FILES = [ROOT / "dagster.yaml", *sorted((ROOT / "deploy").glob("dagster.*.yaml"))]
 
@@ -32,22 +34,12 @@ def test_instance_file_is_valid(path, tmp_path):
         assert result.success, f"{path.name}: {key}: {[e.message for e in result.errors]}"
 
 
-def _secret_values(node, key=""):
-    if isinstance(node, dict):
-        for k, v in node.items():
-            yield from _secret_values(v, k)
-    elif isinstance(node, list):
-        for v in node:
-            yield from _secret_values(v, key)
-    elif key in {"password", "username", "token"}:
-        yield key, node
-
-
 @pytest.mark.parametrize("path", INSTANCE_FILES, ids=lambda p: p.name)
 def test_credentials_only_come_from_the_environment(path):
     raw = yaml.safe_load(path.read_text())
-    for key, value in _secret_values(raw):
-        pytest.fail(f"{path.name}: {key} is a literal {value!r}; use {{env: VAR}}")
+    for key, value in leaves(raw):
+        if key in {"password", "username", "token"}:
+            pytest.fail(f"{path.name}: {key} is a literal {value!r}; use {{env: VAR}}")
 
 
 def test_a_typo_is_caught(tmp_path):

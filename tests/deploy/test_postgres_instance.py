@@ -9,25 +9,13 @@ import pytest
 from dagster._core.scheduler.instigation import InstigatorType
 
 from slm_assets.config import load_settings
-from slm_assets.core.models.registry import ModelCard, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelCard
 from slm_assets.testing import build_tiny_model
 from tests.support.dagster_live import ROOT, LiveDagster, wait_for
-from tests.support.postgres import PostgresUnavailable, start_postgres
 from tests.support.tiny_project import build_tiny_project
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    try:
-        server = start_postgres()
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI: {exc}")
-        pytest.skip(str(exc))
-    yield server
-    server.stop()
 
 
 def _runs(instance, partition):

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from slm_assets.config import load_settings
-from slm_assets.core.models.registry import ModelCard, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelCard
 from slm_assets.testing import build_tiny_model
 from tests.support.dagster_live import ROOT, LiveDagster, wait_for
 from tests.support.tiny_project import build_tiny_project

@@ -6,7 +6,8 @@ import pandas as pd
 
 from slm_assets.core.golden.store import write_golden
 from slm_assets.core.normalize import normalize_text
-from slm_assets.core.models.registry import ModelCard, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelCard
 from tests.support.log_rows import log_frame
 
 LABELS = ["refund", "login", "delivery"]

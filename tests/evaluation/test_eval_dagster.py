@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from slm_assets.core.models.registry import TrainingDataRef
+from slm_assets.core.models.versions import TrainingDataRef
 from slm_assets.defs.evaluation.assets import model_evaluation
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import ModelEngines, SlmSettings

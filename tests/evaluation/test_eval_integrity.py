@@ -6,7 +6,8 @@ import pytest
 
 from slm_assets.core.evaluation.run import evaluate_model
 from slm_assets.core.golden.store import GoldenSetError
-from slm_assets.core.models.registry import RegistryError, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import RegistryError
 from tests.evaluation.helpers import eval_sections, register, write_test_golden
 
 

@@ -21,7 +21,7 @@ REQUESTS = [
 
 def test_smollm2_evaluates_a_few_examples(make_settings):
     from slm_assets.core.models.base_model import BASE_REF, find_gguf, import_base_model
-    from slm_assets.core.models.registry import RegistryError
+    from slm_assets.core.models.versions import RegistryError
 
     try:
         find_gguf()

@@ -7,7 +7,7 @@ import pytest
 
 from slm_assets.core.evaluation.contamination import ContaminationError, check_contamination
 from slm_assets.core.evaluation.run import evaluate_model
-from slm_assets.core.models.registry import TrainingDataRef
+from slm_assets.core.models.versions import TrainingDataRef
 from tests.evaluation.helpers import eval_sections, golden_rows, register, write_test_golden
 from slm_assets.core import layout
 

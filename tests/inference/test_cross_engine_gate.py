@@ -8,7 +8,8 @@ import pytest
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make install builds it: extra llama-cpp)")
 
 from slm_assets.cli import main  # noqa: E402
-from slm_assets.core.models.registry import ModelCard, get_registry  # noqa: E402
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelCard
 from tests.evaluation.helpers import LABELS, write_test_golden  # noqa: E402
 from slm_assets.core import layout
 

@@ -6,7 +6,8 @@ import pytest
 from slm_assets.core.inference.base import EngineError
 from slm_assets.core.inference.engine_cache import EngineCache
 from slm_assets.core.inference.registry import load_engine
-from slm_assets.core.models.registry import FolderRegistry, ModelCard
+from slm_assets.core.models.registry import FolderRegistry
+from slm_assets.core.models.versions import ModelCard
 
 
 @pytest.fixture

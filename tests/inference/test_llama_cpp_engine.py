@@ -8,7 +8,7 @@ pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make
 
 from slm_assets.core.inference.base import EngineError  # noqa: E402
 from slm_assets.core.inference.registry import load_engine  # noqa: E402
-from slm_assets.core.models.registry import ModelCard  # noqa: E402
+from slm_assets.core.models.versions import ModelCard
 
 INPUTS = ["refund my order please", "where is my invoice", "login broken help", "cancel plan",
           "my card payment error", "shipping address change", "upgrade subscription", "bug in the app now"]

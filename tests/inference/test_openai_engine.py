@@ -11,7 +11,7 @@ import pytest
 
 from slm_assets.core.inference.base import EngineError
 from slm_assets.core.inference.registry import load_engine
-from slm_assets.core.models.registry import ModelCard
+from slm_assets.core.models.versions import ModelCard
 from slm_assets.testing_gguf import free_port
 
 KEY_ENV, KEY = "SLM_TEST_SERVER_KEY", "sk-test-0123456789"

@@ -10,7 +10,8 @@ pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make
 from slm_assets.core.inference.registry import load_engine  # noqa: E402
 from slm_assets.core.models.base_model import BASE_GGUF_REF, BASE_REF, BaseModelError, find_gguf  # noqa: E402
 from slm_assets.core.models.base_model import import_base_model  # noqa: E402
-from slm_assets.core.models.registry import ModelCard, get_registry  # noqa: E402
+from slm_assets.core.models.registry import get_registry  # noqa: E402
+from slm_assets.core.models.versions import ModelCard  # noqa: E402
 
 pytestmark = pytest.mark.slow
 QUESTIONS = ["I was charged twice for my card payment", "How do I reset my password?", "Where is my parcel?",

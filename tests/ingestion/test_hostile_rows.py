@@ -98,3 +98,21 @@ def test_csv_header_naming_a_column_twice_is_rejected(make_settings, tmp_path):
     report, kept, _ = ingest(make_settings, tmp_path, {"a.jsonl": GOOD_1, "b.csv": b"id,text,text\na,x,y\n"})
     assert [(f["reason"], "'text'" in f["detail"]) for f in report.files_rejected] == [("unreadable_file", True)]
     assert len(kept) == 1
+
+
+def test_a_row_arrow_cannot_hold_is_quarantined_alone(make_settings, tmp_path, monkeypatch):
+    from slm_assets.core.ingestion.mapping import Mapper
+
+    real_map = Mapper.map
+
+    def map_with_a_bug(self, values, *args):
+        identity, fp, reference, row = real_map(self, values, *args)
+        if values["id"] == "b":  # a mapper bug: a stratum that is not text
+            row = (*row[:4], object(), *row[5:])
+        return identity, fp, reference, row
+
+    monkeypatch.setattr(Mapper, "map", map_with_a_bug)
+    _, kept, quarantined = ingest(make_settings, tmp_path, {"a.jsonl": GOOD_1 + line("b", "second") + GOOD_3})
+    assert [r["example_id"] for r in kept] == ["a", "c"]
+    row = only(quarantined)
+    assert (row["reason"], row["source_line"]) == ("unexpected_error", 2) and row["raw"] == line("b", "second").rstrip()

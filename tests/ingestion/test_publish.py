@@ -118,3 +118,41 @@ def test_sigkill_leaves_no_worker_and_the_next_run_cleans_up(make_settings, tmp_
     assert not any(_alive(pid) for pid in workers)
     run(settings, out)
     assert not list((out / "versions").glob(".partial-*"))
+
+
+def test_readers_follow_the_pointer(make_settings, tmp_path):
+    from slm_assets.core import layout
+
+    src = tmp_path / "a.jsonl"
+    src.write_bytes(line("a"))
+    settings = _settings(make_settings, src)
+    first = ingest_logs(settings, layout.ingested_dir(settings))
+    assert layout.production_logs_file(settings) == Path(first.production_path)
+    src.write_bytes(line("a") + line("b", "another"))
+    second = ingest_logs(settings, layout.ingested_dir(settings))
+    # The golden build and drift read this path: the new version, resolved once, not a mix.
+    assert layout.production_logs_file(settings) == Path(second.production_path)
+    assert pq.read_metadata(layout.production_logs_file(settings)).num_rows == 2
+
+
+def test_a_run_stopped_before_the_pointer_swap_changes_nothing_readers_see(make_settings, tmp_path, monkeypatch):
+    from slm_assets.core.ingestion import publish
+
+    src, out = tmp_path / "a.jsonl", tmp_path / "out"
+    src.write_bytes(line("a") + b"{broken\n")
+    good, _, _ = run(_settings(make_settings, src), out)
+    src.write_bytes(line("a") + line("b", "second text"))
+
+    def killed(*args):
+        raise KeyboardInterrupt  # stands for a kill between the version rename and the swap
+
+    monkeypatch.setattr(publish, "_link", killed)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_logs(_settings(make_settings, src), out)
+    monkeypatch.undo()
+    report = json.loads((out / "ingest_report.json").read_text())
+    assert report["version"] == good.version and report["rows_quarantined"] == 1
+    assert pq.read_metadata(out / "quarantined_logs.parquet").num_rows == 1
+    assert pq.read_metadata(out / "production_logs.parquet").num_rows == 1
+    latest, _, _ = run(_settings(make_settings, src), out)  # the unpublished folder goes
+    assert sorted(p.name for p in (out / "versions").iterdir()) == sorted([good.version, latest.version])

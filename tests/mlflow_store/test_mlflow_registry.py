@@ -2,7 +2,8 @@
 
 import pytest
 
-from slm_assets.core.models.registry import ModelCard, RegistryError, content_digest, get_registry
+from slm_assets.core.models.registry import content_digest, get_registry
+from slm_assets.core.models.versions import ModelCard, RegistryError
 from slm_assets.testing import build_tiny_model
 
 

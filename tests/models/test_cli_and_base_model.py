@@ -8,7 +8,8 @@ import pytest
 from slm_assets.cli import main
 from slm_assets.core.models import base_model
 from slm_assets.core.models.base_model import BASE_GGUF_REF, BASE_REF, BaseModelError, find_gguf, import_base_model
-from slm_assets.core.models.registry import FolderRegistry, ModelCard, get_registry
+from slm_assets.core.models.registry import FolderRegistry, get_registry
+from slm_assets.core.models.versions import ModelCard
 
 
 def test_register_command(make_settings, tiny_model_dir, tmp_path, capsys):

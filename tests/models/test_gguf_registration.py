@@ -6,7 +6,8 @@ import shutil
 import pytest
 
 from slm_assets.cli import main
-from slm_assets.core.models.registry import FolderRegistry, ModelCard, RegistryError, content_digest
+from slm_assets.core.models.registry import FolderRegistry, content_digest
+from slm_assets.core.models.versions import ModelCard, RegistryError
 from slm_assets.testing_gguf import write_gguf
 
 

@@ -8,11 +8,12 @@ import struct
 
 import pytest
 
+from slm_assets.core import layout
 from slm_assets.core.io import atomic_write_json
 from slm_assets.core.models import folder_checks
 from slm_assets.core.models.loading import ModelLoadError, load_model, validate_model_dir
-from slm_assets.core.models.registry import FolderRegistry, ModelCard, ModelRef, RegistryError
-from slm_assets.core import layout
+from slm_assets.core.models.registry import FolderRegistry
+from slm_assets.core.models.versions import ModelCard, ModelRef, RegistryError
 
 
 @pytest.fixture
@@ -188,6 +189,6 @@ def test_name_and_version_lengths_keep_derived_paths_valid(registry, tiny_model_
         ModelRef("n" * 128, "v" * 128)
     version = registry.register(tiny_model_dir, "n" * 100, "v" * 99, card())
     settings = make_settings()
-    for folder in (layout.evaluations_root(settings) / version.key / "v1", layout.reports_root(settings) / version.key):
-        atomic_write_json(folder / "metrics.json", {"ok": True})  # its temp name is longer still
-        assert (folder / "metrics.json").is_file()
+    for path in (layout.metrics_file(settings, version.key), layout.report_file(settings, version.key)):
+        atomic_write_json(path, {"ok": True})  # its temp name is longer still
+        assert path.is_file()

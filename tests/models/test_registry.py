@@ -6,15 +6,8 @@ import shutil
 import pytest
 
 from slm_assets.core.models.loading import ModelLoadError, load_model
-from slm_assets.core.models.registry import (
-    FolderRegistry,
-    ModelCard,
-    ModelRef,
-    RegistryError,
-    content_digest,
-    get_registry,
-    read_card,
-)
+from slm_assets.core.models.registry import FolderRegistry, content_digest, get_registry
+from slm_assets.core.models.versions import ModelCard, ModelRef, RegistryError, read_card
 
 
 @pytest.fixture

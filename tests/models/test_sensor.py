@@ -6,7 +6,8 @@ import shutil
 import dagster as dg
 import pytest
 
-from slm_assets.core.models.registry import FolderRegistry, ModelCard
+from slm_assets.core.models.registry import FolderRegistry
+from slm_assets.core.models.versions import ModelCard
 from slm_assets.defs.models.sensors import new_model_version_sensor
 from slm_assets.defs.partitions import model_versions
 from slm_assets.defs.resources import SlmSettings

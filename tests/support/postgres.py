@@ -38,6 +38,9 @@ class PostgresServer:
             "DAGSTER_PG_DB": db_name,
         }
 
+    def url(self, db_name: str) -> str:
+        return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{db_name}"
+
     def create_database(self, name: str) -> None:
         self._run([str(PG_BIN / "createdb"), "-h", self.host, "-p", str(self.port), "-U", self.user, name])
 

@@ -5,6 +5,8 @@ from pathlib import Path
 import yaml
 
 from slm_assets.config import load_settings
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelCard
 from tests.evaluation.helpers import LABELS, write_test_golden
 
 TINY_SECTIONS = {
@@ -20,10 +22,17 @@ TINY_SECTIONS = {
 }
 
 
-def build_tiny_project(root: Path) -> Path:
-    """Write ``root/config.yaml`` (data under ``root/data``) and freeze a small golden set; return the config path."""
+def build_tiny_project(root: Path, models: dict[str, Path] | None = None, sections: dict | None = None,
+                       test_rows: int = 12) -> Path:
+    """Write ``root/config.yaml`` (data under ``root/data``), freeze a small golden set and register
+    ``models`` ({"NAME@VERSION": model dir}); return the config path."""
     root.mkdir(parents=True, exist_ok=True)
     config = root / "config.yaml"
-    config.write_text(yaml.safe_dump({"data_dir": str(root / "data"), **TINY_SECTIONS}, sort_keys=False))
-    write_test_golden(load_settings(config))
+    body = {"data_dir": str(root / "data"), **TINY_SECTIONS, **(sections or {})}
+    config.write_text(yaml.safe_dump(body, sort_keys=False))
+    settings = load_settings(config)
+    write_test_golden(settings, test_rows=test_rows)
+    for key, model_dir in (models or {}).items():
+        name, version = key.split("@")
+        get_registry(settings).register(model_dir, name, version, ModelCard(task=settings.task.name))
     return config

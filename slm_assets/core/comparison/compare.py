@@ -494,7 +494,7 @@ def resolve_baseline(registry: Any, candidate: Any, spec: str) -> Any | None:
     ``spec``: ``NAME@VERSION`` (must be registered), ``previous`` (the version of the same
     name registered just before the candidate) or an alias of the candidate's name.
     """
-    from slm_assets.core.models.registry import ModelRef
+    from slm_assets.core.models.versions import ModelRef
 
     if "@" in spec:
         return registry.get(ModelRef.parse(spec)).ref
@@ -517,7 +517,7 @@ def promote_if_passed(registry: Any, result: dict[str, Any], settings: Settings,
 
     Returns the audit entry, or None when nothing moved.
     """
-    from slm_assets.core.models.registry import ModelRef
+    from slm_assets.core.models.versions import ModelRef
 
     if not settings.comparison.promote_on_pass or result["verdict"] == "regression":
         return None

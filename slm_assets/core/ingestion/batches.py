@@ -65,7 +65,7 @@ def map_records(
 ) -> Mapped:
     """Map a group of records. ``carry_raw`` keeps each raw row (or the Parquet row) in ``keys``;
     JSONL leaves it out and finds a raw line in its chunk in the rare case it needs one."""
-    keys, rows, rejects, sources = [], [], [], []
+    keys, rows, rejects, raws = [], [], [], []
     for line, raw, values, rejected in records:
         try:
             if rejected is not None:
@@ -77,17 +77,18 @@ def map_records(
             continue
         keys.append((line, identity, input_fp, reference, (values if raw is None else raw) if carry_raw else None))
         rows.append(row)
-        sources.append((raw, values))
+        raws.append(raw)  # bytes only: keeping each row's dict alive would cost the GC dearly
     try:
         batch = _batch(rows, schema)
     except (pa.ArrowException, ValueError, TypeError, OverflowError):
         # A value Arrow cannot hold: find the row(s) one by one rather than lose the group.
         good_keys, good_rows = [], []
-        for key, row, (raw, values) in zip(keys, rows, sources):
+        for key, row, raw in zip(keys, rows, raws):
             try:
                 _batch([row], schema)
             except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
-                rejects.append((key[0], *_fields(_unexpected(exc)), *quarantine_fields(raw, values, keep)))
+                # Without raw bytes (Parquet) the row's values travel in its key.
+                rejects.append((key[0], *_fields(_unexpected(exc)), *quarantine_fields(raw, key[4], keep)))
                 continue
             good_keys.append(key)
             good_rows.append(row)

@@ -1,4 +1,4 @@
-"""Streaming readers for log files: JSON Lines, CSV and Parquet.
+"""Streaming readers for log files: JSON Lines and Parquet (CSV: ``csv_reader``), and what they share.
 
 Each reader yields one ``Record`` per row, never a whole file in Python objects:
 ``(line, raw, values, reject)`` where ``line`` is the 1-based line (JSONL), the
@@ -37,6 +37,7 @@ Record = tuple[int, bytes | None, dict[str, Any] | None, Reject | None]
 
 BOM = b"\xef\xbb\xbf"
 FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
 
 class FileRejected(Exception):
     """A whole file that yields no rows; becomes one file-level quarantine entry."""

@@ -44,6 +44,15 @@ _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _READ_ERRORS = (*compression.DECOMPRESSION_ERRORS, zlib.error)
 
 
+def _until_broken(records: Iterator[log_readers.Record], broken: list[BaseException]) -> Iterator[log_readers.Record]:
+    """The records until the stream breaks; the error is kept in ``broken`` for the caller to raise
+    once the records before it are taken (otherwise the group being built would be lost)."""
+    try:
+        yield from records
+    except _READ_ERRORS as exc:
+        broken.append(exc)
+
+
 class Ingestion:
     def __init__(self, settings: Settings, work: Path, progress: Callable[[str], None] | None, started: datetime):
         self.settings = settings
@@ -154,14 +163,20 @@ class Ingestion:
                 initargs=(self.settings, self.schema, self.started, os.getpid()),
             )
         pending: deque[tuple[Future, bytes, int]] = deque()
-        for first_line, chunk in chunks:
-            pending.append((self.pool.submit(map_chunk_in_worker, chunk, first_line, split, file), chunk, first_line))
-            if len(pending) >= 2 * self.workers:  # bounded: memory does not grow with the file
-                future, done_chunk, done_first = pending.popleft()
-                yield future.result(), raw_lookup(done_chunk, done_first)
+        broken: BaseException | None = None
+        try:
+            for first_line, chunk in chunks:
+                pending.append((self.pool.submit(map_chunk_in_worker, chunk, first_line, split, file), chunk, first_line))
+                if len(pending) >= 2 * self.workers:  # bounded: memory does not grow with the file
+                    future, done_chunk, done_first = pending.popleft()
+                    yield future.result(), raw_lookup(done_chunk, done_first)
+        except _READ_ERRORS as exc:
+            broken = exc  # the chunks already with the workers are still rows read: take them first
         while pending:
             future, done_chunk, done_first = pending.popleft()
             yield future.result(), raw_lookup(done_chunk, done_first)
+        if broken is not None:
+            raise broken
 
     def other_results(self, path: Path, fmt: str, split: str | None, codec: str | None) -> Iterator[tuple[Mapped, None]]:
         """Mapped groups of a CSV or Parquet file, read in this process."""
@@ -177,12 +192,16 @@ class Ingestion:
                     required[c] = "any"
             optional = [c for c in [cols.reference, cols.group, cols.split, *cols.metadata] if c]
             records = log_readers.read_parquet(path, required, optional, self.cfg.batch_rows)
+        broken: list[BaseException] = []
+        records = _until_broken(records, broken)
         while True:
             group = islice(records, 5000)
             mapped = map_records(self.mapper, group, split, str(path), self.schema, self.cfg.raw_bytes_kept, carry_raw=True)
             if not mapped.keys and not mapped.rejects:
-                return
+                break
             yield mapped, None
+        if broken:
+            raise broken[0]
 
     def reject_file(self, file: str, reason: str, detail: str) -> None:
         """A file-level entry: ``source_line`` 0 in quarantine, listed in ``files_rejected``; not a row."""

@@ -20,6 +20,9 @@ What makes the logs realistic (shares are per written line, approximate):
 
 Longer than the project's ~350 lines because some 200 of them are the phrase tables
 (intents x products x difficulty); the generator itself is the last 200.
+
+Over 350 lines on purpose: most of it is data (intents, phrasings, typo and PII tables) that
+only reads well next to the generator that samples it.
 """
 
 import json

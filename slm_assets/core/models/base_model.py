@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from slm_assets.core.models.registry import ModelCard, ModelRef, ModelVersion, RegistryError, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelCard, ModelRef, ModelVersion, RegistryError
 
 BASE_REF = ModelRef("smollm2-135m-instruct", "base")
 BASE_GGUF_REF = ModelRef(BASE_REF.name, "base-q4_1")

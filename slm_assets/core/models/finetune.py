@@ -29,7 +29,8 @@ from slm_assets.core.golden import store as golden_store
 from slm_assets.core.inference.transformers.decoder import pad_token_id
 from slm_assets.core.models.loading import load_model
 from slm_assets.core.evaluation.prompts import build_prompt, effective_task
-from slm_assets.core.models.registry import ModelCard, ModelRef, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelCard, ModelRef
 from slm_assets.core.schema import INPUT, REFERENCE
 from slm_assets.core import layout
 

@@ -1,6 +1,6 @@
 """A registry backend over the MLflow Model Registry (the ``mlflow`` extra).
 
-Same contract as :class:`slm_assets.core.registry.FolderRegistry`, so the sensor,
+Same contract as :class:`slm_assets.core.models.registry.FolderRegistry` (the ``Registry`` protocol of ``versions``), so the sensor,
 evaluation and promotion work unchanged:
 
 - a registered model NAME holds MLflow model versions; each of ours carries the tags
@@ -28,15 +28,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from slm_assets.core.models.loading import validate_model_dir
-from slm_assets.core.models.registry import (
-    ModelCard,
-    ModelRef,
-    ModelVersion,
-    RegistryError,
-    _who,
-    content_digest,
-    validate_name,
-)
+from slm_assets.core.models.integrity import content_digest
+from slm_assets.core.models.versions import ModelCard, ModelRef, ModelVersion, RegistryError, audit_user, validate_name
 from slm_assets.core.reporting.tracking import ensure_experiment
 from slm_assets.core import layout
 
@@ -200,7 +193,7 @@ class MlflowRegistry:
         now = datetime.now(UTC)
         entry = {
             "at": now.isoformat(),
-            "who": _who(),
+            "who": audit_user(),
             "action": "set_alias",
             "alias": alias,
             "version": version,

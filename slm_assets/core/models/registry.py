@@ -14,30 +14,28 @@ Immutability: a registered version's files and folders are read-only, and card.j
 records each file's size, mtime and SHA-256. ``get`` (hence every evaluation, profile
 and comparison) re-verifies the version: a stat of each file when nothing changed, the
 full hash when a size or mtime differs; changed content is an error naming the file.
+(Hashing and read-only modes live in ``integrity``, folder checks in ``folder_checks``; what stays
+here, refs, cards, versions and aliases, is one contract, hence a file somewhat over 350 lines.)
 """
 
 import fcntl
-import getpass
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 
 from slm_assets.core.io import atomic_write_json
 from slm_assets.core.models.gguf_file import GgufError, find_gguf_file, read_gguf
 from slm_assets.core.models.integrity import (
     CARD_FILE,
     READ_ONLY_FILE,
-    changed_files,
     content_digest,
     fsync_tree,
     read_only_dirs,
@@ -45,155 +43,22 @@ from slm_assets.core.models.integrity import (
     remove_tree,
     version_files,
 )
-from slm_assets.core.models.loading import ModelLoadError, validate_model_dir
+from slm_assets.core.models.loading import validate_model_dir
+from slm_assets.core.models.versions import (
+    NAME_RE,
+    ModelCard,
+    ModelRef,
+    ModelVersion,
+    Registry,
+    RegistryError,
+    audit_user,
+    validate_name,
+)
 
-__all__ = ["CARD_FILE", "content_digest"]  # re-exported: the registry's public names
 ALIASES_FILE = "aliases.json"
 AUDIT_FILE = "audit.jsonl"
-# Letters, digits, '.', '_' and '-', starting with a letter or digit: no '/', no '@',
-# no leading dot (hidden temp folders), and '..' is refused separately.
-_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-MAX_KEY_CHARS = 200
-"""``NAME@VERSION`` is one path component (evaluations/<key>/, reports/<key>/, temp names around
-it): with room for those prefixes and suffixes it stays under the 255-byte file-name limit."""
-
-
-class RegistryError(RuntimeError):
-    """A registry operation that cannot proceed; the message says which model and file."""
-
-
-class ModelChangedError(RegistryError):
-    """A registered version's files differ from what was registered (never evaluated, profiled or compared)."""
-
-
-def validate_name(value: str, what: str = "name") -> str:
-    if not isinstance(value, str) or not _NAME_RE.fullmatch(value) or ".." in value:
-        raise RegistryError(
-            f"invalid model {what} {value!r}: use letters, digits, '.', '_' or '-' "
-            "(start with a letter or digit, at most 128 characters, no '/', '@' or '..')"
-        )
-    return value
-
-
-@dataclass(frozen=True, order=True)
-class ModelRef:
-    name: str
-    version: str
-
-    def __post_init__(self) -> None:
-        validate_name(self.name, "name")
-        validate_name(self.version, "version")
-        if len(self.name) + 1 + len(self.version) > MAX_KEY_CHARS:
-            raise RegistryError(
-                f"invalid model reference {self.name[:40]}...@{self.version[:40]}...: NAME@VERSION has "
-                f"{len(self.name) + 1 + len(self.version)} characters, at most {MAX_KEY_CHARS} (it names folders)"
-            )
-
-    @classmethod
-    def parse(cls, text: str) -> "ModelRef":
-        name, sep, version = str(text).partition("@")
-        if not sep:
-            raise RegistryError(f"invalid model reference {text!r}: expected NAME@VERSION")
-        return cls(name, version)
-
-    @property
-    def key(self) -> str:
-        """``NAME@VERSION``: the partition key and the folder names under evaluations/, profiles/..."""
-        return f"{self.name}@{self.version}"
-
-    def __str__(self) -> str:
-        return self.key
-
-
-class TrainingDataRef(BaseModel):
-    """What a model was trained on: a golden version's split, or a file."""
-
-    model_config = ConfigDict(extra="forbid")
-    golden_version: str | None = None
-    split: Literal["train", "validation", "test"] = "train"
-    path: str | None = None
-
-    @model_validator(mode="after")
-    def _one_source(self) -> "TrainingDataRef":
-        if (self.golden_version is None) == (self.path is None):
-            raise ValueError("give exactly one of golden_version (with split) or path")
-        return self
-
-
-class ModelCard(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    task: str
-    prompt_template: str | None = None
-    base_model: str | None = None
-    """``NAME@VERSION`` of a registered model, or free text (e.g. a hub id)."""
-    training_data: TrainingDataRef | None = None
-    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    allow_pickle: bool = False
-    engine: Literal["transformers", "llama_cpp", "openai"] = "transformers"
-    """The runtime that serves this version (``core.inference``); evaluated and profiled on it."""
-    engine_options: dict[str, Any] = Field(default_factory=dict)
-    """That engine's typed options (dtype, threads, base URL...), validated when the engine loads."""
-    description: str = ""
-    extra: dict[str, Any] = Field(default_factory=dict)
-    engine: Literal["transformers", "llama_cpp", "openai"] = "transformers"
-    engine_options: dict[str, Any] = Field(default_factory=dict)
-
-
-def read_card(path: str | Path) -> ModelCard:
-    """A card from a JSON file (a registry card.json works too: its stored digest is ignored)."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("expected a JSON object")
-        data.pop("digest", None)
-        data.pop("files", None)
-        return ModelCard.model_validate(data)
-    except (OSError, ValueError) as exc:  # ValidationError is a ValueError
-        raise RegistryError(f"{path}: invalid model card: {exc}") from exc
-
-
-@dataclass(frozen=True)
-class ModelVersion:
-    ref: ModelRef
-    path: Path
-    card: ModelCard
-    digest: str
-    """sha256 over the model files (card.json excluded), computed once at registration."""
-    files: dict[str, dict[str, Any]] | None = field(default=None, compare=False, repr=False)
-    """Per file, as registered: size, mtime_ns, sha256 (None for versions registered before it was kept)."""
-
-    @property
-    def key(self) -> str:
-        return self.ref.key
-
-    def verify(self) -> None:
-        """Raise ``RegistryError`` naming the files that changed since registration (see integrity)."""
-        try:
-            actual, changed = changed_files(self.path, self.digest, self.files)
-        except (OSError, ModelLoadError) as exc:
-            raise ModelChangedError(f"{self.key}: {exc}; versions are immutable, register a new version instead") from exc
-        if not changed:
-            return
-        named = ", ".join(str(self.path / rel) for rel in changed)
-        raise ModelChangedError(
-            f"{self.key}: content changed since registration ({named}; digest {actual[:12]} != "
-            f"{self.digest[:12]}); versions are immutable: restore the files or register a new version"
-        )
-
-
 def _relative(file: Path, src: Path) -> Path:
     return Path(file.name) if src.is_file() else file.relative_to(src)
-
-
-def _who() -> str:
-    for var in ("SLM_AUDIT_USER", "GITHUB_ACTOR", "USER"):
-        if os.environ.get(var):
-            return os.environ[var]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 class FolderRegistry:
@@ -251,7 +116,7 @@ class FolderRegistry:
             entries = sorted(folder.iterdir())
         except (FileNotFoundError, NotADirectoryError):
             return []
-        return [e for e in entries if _NAME_RE.fullmatch(e.name) and ".." not in e.name and e.is_dir()]
+        return [e for e in entries if NAME_RE.fullmatch(e.name) and ".." not in e.name and e.is_dir()]
 
     def register(
         self,
@@ -346,7 +211,7 @@ class FolderRegistry:
             current = self.aliases(name)
             entry = {
                 "at": datetime.now(UTC).isoformat(),
-                "who": _who(),
+                "who": audit_user(),
                 "action": "set_alias",
                 "alias": alias,
                 "version": version,
@@ -402,7 +267,7 @@ def validate_source(src: Path, card: ModelCard, ref: ModelRef) -> ModelCard:
     return card
 
 
-def get_registry(settings) -> FolderRegistry:
+def get_registry(settings) -> Registry:
     """The registry backend named in ``settings.registry.backend``."""
     if settings.registry.backend == "folder":
         return FolderRegistry(settings.registry_dir)

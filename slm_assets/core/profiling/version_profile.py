@@ -19,7 +19,8 @@ from slm_assets.core.profiling.isolated_memory import measure_in_fresh_process
 from slm_assets.core.profiling.profiler import AUTO, MemoryProbe, profile_model
 from slm_assets.core.profiling.scorecard import build_scorecard
 from slm_assets.core.evaluation.prompts import build_prompt, effective_task
-from slm_assets.core.models.registry import ModelRef, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import ModelRef
 from slm_assets.core.schema import CONTENT_HASH, INPUT
 from slm_assets.core import layout
 

@@ -13,7 +13,8 @@ in the UI (Automation tab) or with ``dagster schedule start``.
 
 import dagster as dg
 
-from slm_assets.core.models.registry import RegistryError, get_registry
+from slm_assets.core.models.registry import get_registry
+from slm_assets.core.models.versions import RegistryError
 from slm_assets.defs.automation.assets import production_drift
 from slm_assets.defs.ingestion.assets import ingest_production_logs
 from slm_assets.defs.models.jobs import evaluate_model_version_job

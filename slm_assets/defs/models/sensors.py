@@ -27,7 +27,21 @@ def _read_cursor(cursor: str | None) -> dict[str, str]:
     return seen
 
 
+SENSOR_NAME = "new_model_version_sensor"
+
+
+def run_key(version) -> str:
+    return f"{version.key}:{version.digest}"
+
+
+def sensor_run_tags(version) -> dict[str, str]:
+    """The tags the daemon puts on this sensor's run for a version: a run launched elsewhere with them
+    (``slm-bench demo``) counts as that request done, so the daemon does not launch it again."""
+    return {"dagster/sensor_name": SENSOR_NAME, "dagster/run_key": run_key(version)}
+
+
 @dg.sensor(
+    name=SENSOR_NAME,
     job=evaluate_model_version_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
@@ -44,7 +58,7 @@ def new_model_version_sensor(context: dg.SensorEvaluationContext, slm: SlmSettin
     to_add = [v.key for v in new if v.key not in existing]
     runs = [
         dg.RunRequest(
-            run_key=f"{v.key}:{v.digest}",
+            run_key=run_key(v),
             partition_key=v.key,
             tags={"slm/model_version": v.key, "slm/digest": v.digest},
         )

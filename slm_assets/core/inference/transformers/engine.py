@@ -9,8 +9,8 @@ shared head: each call stands alone, as a request to a deployed model does.
 """
 
 import time
-from pathlib import Path
 from collections.abc import Hashable, Sequence
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -32,6 +32,7 @@ from slm_assets.core.inference.base import (
 from slm_assets.core.inference.chat import TokenizerPrompts
 from slm_assets.core.inference.transformers.decoder import Decoder, SharedPrefix, shared_prefix_length
 from slm_assets.core.models.loading import ModelLoadError, load_model
+
 
 class TransformersConfig(EngineConfig):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
