@@ -7,10 +7,10 @@ default synthetic logs in a work folder (or any config's, ``--config``). Threads
 for torch and llama.cpp alike.
 
 1. transformers engine ``generate_until`` vs a bare batched ``generate`` loop (target >= 0.9x);
-2. llama.cpp engine ``generate_until`` (several sequences per decode, shared head kept) vs the
-   transformers engine on the same prompts (examples/s, target >= 1.0x), and vs a bare
-   llama-cpp-python loop (``Llama.create_completion`` one prompt after another, with its automatic
-   prefix reuse);
+2. llama.cpp engine ``generate_until`` (shared head kept, one prompt at a time; and with
+   ``batch_sequences``, the batch decoded together) vs the transformers engine on the same prompts
+   (examples/s, target >= 1.0x), and vs a bare llama-cpp-python loop (``Llama.create_completion``
+   one prompt after another, with its automatic prefix reuse);
 3. batch-1 decode tokens/s and TTFT: each engine's ``generate_fixed`` (one prompt, ``--decode-tokens``
    tokens, timed per token) vs a bare streaming ``Llama.generate`` loop (target >= 0.9x);
 4. peak RSS of each engine alone, in a fresh process (the profiler's measure);
@@ -164,6 +164,12 @@ def main() -> int:
         "batch_sizes_agree": ll_texts == [g.text for g in ll.generate_until(
             prompts, max_new_tokens=new_tokens, stop=stop, batch_size=1)],
     }
+    with load_engine(q4, n_threads=args.threads, batch_sequences=True) as together:
+        out, seconds = best_of(args.rounds, lambda: together.generate_until(
+            prompts, max_new_tokens=new_tokens, stop=stop, batch_size=bs))
+    fig["llama_cpp_eval"]["batch_sequences"] = {
+        "examples_per_second": n / seconds, "vs_one_at_a_time": ll_seconds / seconds,
+        "agreement_with_one_at_a_time": agreement([g.text for g in out], ll_texts)}
 
     print("3. batch-1 decode tokens/s and TTFT", file=sys.stderr)
     some = prompts[:args.decode_prompts]

@@ -18,8 +18,8 @@ def register(subparsers) -> None:
                         "or a folder holding one .gguf")
     parser.add_argument("--name", required=True)
     parser.add_argument("--version", required=True)
-    parser.add_argument("--card", help="JSON model card (task, prompt_template, base_model, training_data...); "
-                        "engine, engine_options...); default: a card with the configured task")
+    parser.add_argument("--card", help="JSON model card (task, prompt_template, base_model, training_data, engine, "
+                        "engine_options...); default: a card with the configured task")
     parser.add_argument("--alias", help="point this alias (e.g. production) at the new version, audited")
     parser.set_defaults(func=run)
 

@@ -48,6 +48,16 @@ def test_answers_are_deterministic_and_equal_across_batch_sizes_and_head_sharing
             assert again == reference, (batch_size, share)
 
 
+def test_sequences_decoded_together_are_deterministic(tiny_gguf, prompts, engine):
+    """``batch_sequences``: one llama_decode per step for the whole batch (float32 here, so the
+    answers even equal the one-at-a-time ones; a quantized model's may differ, see the option)."""
+    with load_engine(version_of(tiny_gguf.parent, batch_sequences=True)) as together:
+        first = together.generate_until(prompts, max_new_tokens=8, stop=[], batch_size=8)
+        assert together.generate_until(prompts, max_new_tokens=8, stop=[], batch_size=8) == first
+        assert together.facts().details["evaluation_batches"] == "decoded together"
+    assert first == engine.generate_until(prompts, max_new_tokens=8, stop=[], batch_size=8)
+
+
 def test_tokens_equal_transformers_generate_on_the_same_weights(engine, prompts, tiny_gguf):
     """Token for token until a near tie: llama.cpp keeps keys and values in float16, so where
     transformers' two best logits lie within 0.01 either may win."""

@@ -1,11 +1,13 @@
 """Greedy decoding of several sequences at once on one llama.cpp context (llama-cpp-python's
 low-level API): the decoder behind both the llama.cpp engine's answers and its timings.
 
-Why several sequences and a kept head, not ``Llama.generate`` one prompt at a time: llama.cpp's
-own prefix reuse (what ``Llama`` does between calls) already skips the prompts' common head, but
-one sequence per decode step leaves the CPU waiting on memory -- a Q4_1 135M model reads its 98 MB
-of weights for every single token. Decoding a batch of sequences in one ``llama_decode`` per step
-reads them once for the whole batch. The context has a unified KV cache; sequence 0 holds the
+Why a kept head and several sequences: llama.cpp's own prefix reuse (what ``Llama`` does between
+calls) skips the prompts' common head only when the previous prompt shared it; here the head stays
+in its own sequence across batches and groups. And one sequence per decode step leaves the CPU
+waiting on memory -- a Q4_1 135M model reads its 98 MB of weights for every single token -- while
+a batch of sequences in one ``llama_decode`` per step reads them once for all (used for
+fixed-length timing, and for answers when the engine's ``batch_sequences`` is on: see there why
+it is off by default). The context has a unified KV cache; sequence 0 holds the
 prompts' shared head (prefilled once, kept across batches and calls while it stays the same, and
 trimmed to the common part when it changes, as llama.cpp's server does), and each batch copies it
 into sequences 1..n by reference (``llama_memory_seq_cp``: no data copied), prefills only each
