@@ -34,6 +34,9 @@ def test_non_inferiority_makes_undecided_a_regression():
     (1.0000000002, [1.0000000002, 1.0000000002], TPS, "pass"),  # 16 / (16 / 100) / 100
     (0.9999999998, [0.9999999998, 0.9999999998], LATENCY, "pass"),
     (0.6, [0.55, 0.65], LATENCY, "improvement"),
+    (1.009, [0.991, 1.037], LATENCY, "pass"),  # an interval straddling 1 is no improvement either way
+    (1.012, [0.927, 1.089], TPS, "pass"),
+    (1.2, [1.1, 1.3], TPS, "improvement"),
     (1.45, [1.40, 1.50], LATENCY, "regression"),
     (1.3, [0.9, 1.8], LATENCY, "inconclusive"),  # straddles its limit: never a regression
     (0.85, [0.7, 1.0], TPS, "inconclusive"),

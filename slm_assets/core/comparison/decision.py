@@ -56,7 +56,8 @@ def _decide_ratio(row: Row, threshold: Threshold, policy: str) -> str:
     worst, best = (low, high) if higher else (high, low)
     beyond = (lambda x: x < limit) if higher else (lambda x: x > limit)
     if not beyond(worst):
-        better = (best > 1 + RATIO_TOLERANCE) if higher else (best < 1 - RATIO_TOLERANCE)
+        # An improvement only when the whole interval lies on the good side of 1.
+        better = (worst > 1 + RATIO_TOLERANCE) if higher else (worst < 1 - RATIO_TOLERANCE)
         return IMPROVEMENT if better else PASS
     if beyond(best) or policy == "non_inferiority":
         return REGRESSION
