@@ -6,6 +6,8 @@ PIP := $(PY) -m pip
 # Every install takes the exact versions of constraints.txt (rewrite it with `make constraints`).
 PIP_INSTALL := $(PIP) install -q -c constraints.txt
 STAMP := $(VENV)/.installed
+# dg reads the project from pyproject.toml and warns unless the project's venv is the active one.
+DG := VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/dg
 # An extra index for torch, e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu for the CPU build on a
 # machine without GPU (a plain Linux install pulls the CUDA one): its 2.13.0+cpu outranks PyPI's 2.13.0,
 # and torch's own dependencies still come from the default index at their pinned versions.
@@ -68,10 +70,11 @@ demo: install instance
 ui: install instance
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
-# Assets by hand, on the instance `make ui` shows: make materialize SELECT=production_logs,golden_test
+# Assets by hand, on the instance `make ui` shows (each multi-asset whole: the two log assets, the three golden splits):
+#   make materialize SELECT=production_logs,quarantined_logs,golden_train,golden_validation,golden_test
 materialize: install instance
 	@test -n "$(SELECT)" || { echo "usage: make materialize SELECT=asset1,asset2 [SLM_CONFIG=...]"; exit 2; }
-	$(VENV)/bin/dagster asset materialize -m slm_assets.definitions --select $(SELECT)
+	$(DG) launch --assets $(SELECT)
 
 # The browser test drives Debian's Chromium (never a downloaded one); installed here when missing and root.
 browser:
@@ -84,7 +87,7 @@ redis:
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
 test: install-test browser redis
-	$(VENV)/bin/dg check defs
+	$(DG) check defs
 	$(PY) -m pytest tests
 
 test-fast: install-test

@@ -1,5 +1,5 @@
 """A user's own config end to end with the README's commands: Banking77 (../shared/datasets) through
-`slm-bench ingest`, the golden splits by `dagster asset materialize` (what `make materialize` runs) on the
+`slm-bench ingest`, the golden splits by `dg launch --assets` (what `make materialize` runs) on the
 config's own instance, and `slm-bench evaluate` of a tiny model; its data and instance apart from the default's."""
 
 import json
@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -45,10 +46,13 @@ def test_banking77_ingest_golden_evaluate_with_the_documented_commands(tmp_path,
     home = tmp_path / ".dagster_home" / "banking77"
     home.mkdir(parents=True)
     (home / "dagster.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text(encoding="utf-8"))
-    env = {**os.environ, "SLM_CONFIG": str(config), "DAGSTER_HOME": str(home), "PYTHONPATH": str(PROJECT_ROOT)}
-    done = subprocess.run([sys.executable, "-m", "dagster", "asset", "materialize", "-m", "slm_assets.definitions",
-                           "--select", GOLDEN], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    venv = Path(sys.executable).parent
+    env = {**os.environ, "SLM_CONFIG": str(config), "DAGSTER_HOME": str(home), "PYTHONPATH": str(PROJECT_ROOT),
+           "VIRTUAL_ENV": str(venv.parent)}
+    done = subprocess.run([str(venv / "dg"), "launch", "--assets", GOLDEN], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "RUN_SUCCESS" in done.stderr, done.stderr[-3000:]
     manifest = json.loads((data / "golden" / "v1" / "manifest.json").read_text(encoding="utf-8"))
     assert sum(manifest["rows"].values()) > 12_000
     assert list((home / "storage").iterdir()), "the runs are on the config's own instance"
