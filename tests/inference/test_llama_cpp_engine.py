@@ -6,9 +6,10 @@ import pytest
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make install builds it: extra llama-cpp)")
 
-from slm_assets.core.inference.base import EngineError  # noqa: E402
+from slm_assets.core.inference.base import BatchTooLargeError, EngineError  # noqa: E402
 from slm_assets.core.inference.registry import load_engine  # noqa: E402
-from slm_assets.core.models.versions import ModelCard
+from slm_assets.core.models.versions import ModelCard  # noqa: E402
+from slm_assets.core.profiling.throughput import measure_throughput  # noqa: E402
 
 INPUTS = ["refund my order please", "where is my invoice", "login broken help", "cancel plan",
           "my card payment error", "shipping address change", "upgrade subscription", "bug in the app now"]
@@ -125,6 +126,34 @@ def test_a_prompt_too_long_for_the_context_is_an_error_on_that_prompt(tiny_gguf,
     with load_engine(version_of(tiny_gguf.parent, n_ctx=64)) as small:
         out = small.generate_until([prompts[0], "x " * 400], max_new_tokens=4, stop=[], batch_size=2)
     assert out[0].error is None and "KV cells; raise n_ctx" in out[1].error  # llama.cpp pads n_ctx to 256
+
+
+def test_decodes_are_chunked_to_the_contexts_batch_size(tiny_gguf, prompts, engine):
+    # llama.cpp aborts the whole process (an assert) on a decode larger than its n_batch, which it
+    # lowers to n_ctx, and on any decode when n_batch < its sequences: chunked, or refused at load.
+    with load_engine(version_of(tiny_gguf.parent, n_batch=3, max_sequences=2, batch_sequences=True)) as chunked:
+        assert chunked.decoder.n_batch == 3
+        assert chunked.generate_until(prompts, max_new_tokens=6, stop=[], batch_size=8) == \
+            engine.generate_until(prompts, max_new_tokens=6, stop=[], batch_size=8)
+        assert chunked.generate_fixed(prompts[:2], new_tokens=4)[0].output_tokens == 8
+    with load_engine(version_of(tiny_gguf.parent, n_ctx=64, n_batch=512)) as small:
+        assert (small.decoder.n_batch, small.decoder.n_ctx) == (64, 256)  # n_ctx padded, n_batch not
+        assert small.generate_fixed(["x " * 100], new_tokens=2)[0].output_tokens == 2  # a 200-token prefill
+    with pytest.raises(EngineError, match="tiny@gguf: engine_options: n_batch 4 .* max_sequences \\+ 1 = 9"):
+        load_engine(version_of(tiny_gguf.parent, n_batch=4, max_sequences=8))
+
+
+def test_a_batch_beyond_the_kv_cache_ends_the_profile_sweep_like_out_of_memory(tiny_gguf, prompts):
+    # Long prompts (Banking77's 77 labels) at batch 8 once overflowed n_ctx mid-profile and failed the run.
+    with load_engine(version_of(tiny_gguf.parent, n_ctx=64)) as small:
+        cells = lambda k: sum(small.count_tokens(p) + 16 for p in prompts[:k])  # noqa: E731
+        assert cells(2) <= small.decoder.n_ctx < cells(8)  # llama.cpp pads n_ctx to 256
+        with pytest.raises(BatchTooLargeError, match="tiny@gguf: a batch of 8 prompts .* n_ctx is 256"):
+            small.generate_fixed(prompts, new_tokens=16)
+        sweep = measure_throughput(small, prompts, [1, 2, 8], new_tokens=16, repeats=1, max_dispersion=1.0)
+        assert [b["batch_size"] for b in sweep["batches"]] == [1, 2] and sweep["best_batch_size"] in (1, 2)
+        assert sweep["oom"]["batch_size"] == 8 and "raise engine_options.n_ctx" in sweep["oom"]["error"]
+        assert small.generate_fixed(prompts[:2], new_tokens=3)[0].output_tokens == 6  # still serves
 
 
 def test_bad_options_and_missing_file_name_the_version(tiny_gguf, tmp_path):

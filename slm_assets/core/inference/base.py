@@ -28,6 +28,11 @@ class EngineError(RuntimeError):
     """An engine that cannot load or serve a version; the message names the version and the cause."""
 
 
+class BatchTooLargeError(EngineError):
+    """A batch the engine cannot hold (its KV cache or context): like running out of memory, a
+    profile's batch sweep stops there and records it, since larger batches cannot fit either."""
+
+
 class EngineConfig(BaseModel):
     """Base of each engine's typed options (the card's ``engine_options``)."""
 

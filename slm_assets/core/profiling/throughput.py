@@ -11,16 +11,17 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from slm_assets.core.inference.base import Engine
+from slm_assets.core.inference.base import BatchTooLargeError, Engine
 from slm_assets.core.profiling.noise import dispersion
 
 _WARMUP_TOKENS = 2
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
+    """Out of memory, or a batch the engine's KV cache cannot hold: the sweep ends at that size."""
     import torch
 
-    if isinstance(exc, torch.cuda.OutOfMemoryError | MemoryError):
+    if isinstance(exc, torch.cuda.OutOfMemoryError | MemoryError | BatchTooLargeError):
         return True
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
@@ -68,7 +69,7 @@ def measure_throughput(
             if free_memory is not None:
                 free_memory()
             if progress:
-                progress(f"throughput: out of memory at batch {size}; sweep stopped")
+                progress(f"throughput: batch {size} does not fit ({oom['error']}); sweep stopped")
             break
         runs.append({"batch_size": size, "output_tokens": tokens, "seconds": seconds})
         if progress:

@@ -28,11 +28,13 @@ StepHook = Callable[[int, dict[int, int]], set[int]]
 class LlamaDecoder:
     def __init__(self, model: "internals.LlamaModel", ctx: "internals.LlamaContext", *, n_batch: int, max_rows: int):
         self.model, self.ctx = model, ctx
-        self.n_batch, self.max_rows = n_batch, max_rows
+        # llama.cpp lowers n_batch to n_ctx, and aborts the process (an assert, not an error code)
+        # on a decode of more tokens than the context's n_batch: every decode is chunked to it.
+        self.n_batch, self.max_rows = min(n_batch, llama_cpp.llama_n_batch(ctx.ctx)), max_rows
         self.n_vocab = model.n_vocab()
         self.n_ctx = ctx.n_ctx()
         self._memory = llama_cpp.llama_get_memory(ctx.ctx)
-        self._batch = internals.LlamaBatch(n_tokens=max(n_batch, max_rows), embd=0, n_seq_max=1, verbose=False)
+        self._batch = internals.LlamaBatch(n_tokens=self.n_batch, embd=0, n_seq_max=1, verbose=False)
         self.head: list[int] = []
 
     # -- the KV cache
@@ -106,8 +108,7 @@ class LlamaDecoder:
             live = [row for row in live if row not in finished]
             if not live or step == max_new_tokens - 1:
                 break
-            self._decode([(nxt[row + 1], pos[row], row + 1, True) for row in live])
-            nxt = {row + 1: self._argmax(i) for i, row in enumerate(live)}
+            nxt = self._prefill([(row + 1, [nxt[row + 1]], pos[row]) for row in live])
             for row in live:
                 pos[row] += 1
         self._clear_rows()

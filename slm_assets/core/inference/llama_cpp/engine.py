@@ -20,6 +20,7 @@ from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from pydantic import Field
 
 from slm_assets.core.inference.base import (
+    BatchTooLargeError,
     Capabilities,
     Engine,
     EngineConfig,
@@ -113,6 +114,11 @@ class LlamaCppEngine(Engine):
         except ValueError as exc:
             raise EngineError(f"{label}: llama.cpp cannot load {path.name}: {_diagnose(path, exc)}") from exc
         cparams.n_ctx = config.n_ctx or min(4096, model.n_ctx_train())
+        n_batch = min(config.n_batch, cparams.n_ctx)  # llama.cpp lowers n_batch to n_ctx
+        if n_batch < cparams.n_seq_max:  # llama.cpp would abort the process (an assert) creating the context
+            model.close()
+            raise EngineError(f"{label}: engine_options: n_batch {n_batch} (at most n_ctx) must be at least "
+                              f"max_sequences + 1 = {cparams.n_seq_max}; lower max_sequences or raise n_batch")
         try:
             ctx = internals.LlamaContext(model=model, params=cparams, verbose=False)
         except ValueError as exc:
@@ -236,6 +242,11 @@ class LlamaCppEngine(Engine):
         if len(token_lists) > self.config.max_sequences:
             raise ValueError(f"{self.label}: {len(token_lists)} prompts in one batch, max_sequences is "
                              f"{self.config.max_sequences}")
+        needed = self.decoder.cells_needed(token_lists, 0, new_tokens)
+        if needed > self.decoder.n_ctx:
+            raise BatchTooLargeError(
+                f"{self.label}: a batch of {len(token_lists)} prompts and {new_tokens} new tokens each needs "
+                f"{needed} KV cells, n_ctx is {self.decoder.n_ctx} (raise engine_options.n_ctx)")
         self.decoder.set_head([])
         start, end, stamps = self.decoder.timed_run(token_lists, new_tokens, timed)
         return [TimedGeneration(start, end, len(token_lists) * new_tokens, tuple(stamps))]
